@@ -1,0 +1,126 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from apps.content.urls_normalize import url_normalize
+from apps.core.errors import ApplicationError
+
+
+class Track(models.Model):
+    class Level(models.TextChoices):
+        BEGINNER = "beginner", "Beginner"
+        INTERMEDIATE = "intermediate", "Intermediate"
+        ADVANCED = "advanced", "Advanced"
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    summary = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    level = models.CharField(max_length=16, choices=Level.choices, default=Level.BEGINNER)
+    goal = models.CharField(max_length=100, blank=True, help_text='For example "Build with LLMs".')
+    is_published = models.BooleanField("published", default=False)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "title"]
+        indexes = [models.Index(fields=["is_published", "position"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Resource(models.Model):
+    class Kind(models.TextChoices):
+        COURSE = "course", "Course"
+        VIDEO = "video", "Video"
+        BOOK = "book", "Book"
+        PAPER = "paper", "Paper"
+        ARTICLE = "article", "Article"
+        TUTORIAL = "tutorial", "Tutorial"
+        WEBSITE = "website", "Website"
+        DATASET = "dataset", "Dataset"
+        TOOL = "tool", "Tool"
+        COMMUNITY = "community", "Community"
+
+    class Cost(models.TextChoices):
+        FREE = "free", "Free"
+        PAID = "paid", "Paid"
+        FREEMIUM = "freemium", "Freemium"
+        UNKNOWN = "unknown", "Unknown"
+
+    url = models.URLField(max_length=500, unique=True, help_text="Stored normalized.")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.WEBSITE)
+    provider = models.CharField(max_length=100, blank=True)
+    cost = models.CharField(max_length=16, choices=Cost.choices, default=Cost.UNKNOWN)
+    duration = models.CharField(
+        max_length=100, blank=True, help_text='As stated by the source, e.g. "11 weeks".'
+    )
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["kind"]), models.Index(fields=["provider"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        try:
+            self.url = url_normalize(self.url)
+        except ApplicationError as exc:
+            raise ValidationError({"url": exc.message}) from exc
+
+
+class Step(models.Model):
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="steps")
+    key = models.SlugField(
+        max_length=80, help_text="Stable within the track; progress is tied to it."
+    )
+    position = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    estimated_minutes = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1)]
+    )
+    is_optional = models.BooleanField("optional", default=False)
+    prerequisites = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="unlocks"
+    )
+    resources = models.ManyToManyField(
+        Resource, through="StepResource", related_name="steps", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["track", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["track", "key"], name="step_key_unique_in_track"),
+        ]
+        indexes = [models.Index(fields=["track", "position"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StepResource(models.Model):
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="step_resources")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="step_links")
+    position = models.PositiveIntegerField(default=0)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["step", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step", "resource"], name="step_resource_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} → {self.resource}"

@@ -1,0 +1,56 @@
+"""Reads of roadmap content, shaped so callers cannot cause N+1 queries."""
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from apps.content.models import Step, StepResource, Track
+
+
+def _step_aggregate(expression: Count | Sum) -> Subquery:
+    return Subquery(
+        Step.objects.filter(track=OuterRef("pk"))
+        .order_by()
+        .values("track")
+        .annotate(value=expression)
+        .values("value"),
+        output_field=IntegerField(),
+    )
+
+
+def track_list(*, published_only: bool = True) -> QuerySet[Track]:
+    """Tracks with ``step_count``, ``total_minutes`` and ``learner_count`` annotated.
+
+    Each figure is its own subquery, so joins never multiply one another.
+    """
+    from apps.progress.models import Enrollment
+
+    tracks = Track.objects.all()
+    if published_only:
+        tracks = tracks.filter(is_published=True)
+    learners = (
+        Enrollment.objects.filter(track=OuterRef("pk"))
+        .order_by()
+        .values("track")
+        .annotate(value=Count("user", distinct=True))
+        .values("value")
+    )
+    return tracks.annotate(
+        step_count=Coalesce(_step_aggregate(Count("pk")), 0),
+        total_minutes=Coalesce(_step_aggregate(Sum("estimated_minutes")), 0),
+        learner_count=Coalesce(Subquery(learners, output_field=IntegerField()), 0),
+    )
+
+
+def track_steps(*, track: Track) -> QuerySet[Step]:
+    """The track's steps in order, with prerequisites and resources loaded (3 queries)."""
+    return (
+        Step.objects.filter(track=track)
+        .order_by("position", "id")
+        .prefetch_related(
+            Prefetch("prerequisites", queryset=Step.objects.only("id", "key", "title", "track_id")),
+            Prefetch(
+                "step_resources",
+                queryset=StepResource.objects.select_related("resource").order_by("position", "id"),
+            ),
+        )
+    )

@@ -1,0 +1,22 @@
+from django import template
+from django.utils.safestring import SafeString
+
+from apps.core.markdown import markdown_render
+
+register = template.Library()
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    return markdown_render(text)
+
+
+@register.filter
+def duration(minutes: int | None) -> str:
+    """Minutes as a short human duration: ``45 min``, ``3 h``, ``2 h 30 min``."""
+    if not minutes:
+        return "0 min"
+    hours, mins = divmod(int(minutes), 60)
+    if not hours:
+        return f"{mins} min"
+    return f"{hours} h {mins} min" if mins else f"{hours} h"
