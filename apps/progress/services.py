@@ -104,14 +104,17 @@ def step_status_set(
         source=source,
         idempotency_key=idempotency_key,
     )
-    track_enroll(user=user, track_id=step.track_id, at=now)
+    _enrollment_touch(user=user, track_id=step.track_id, at=now)
     return StatusChange(progress=progress, event=event, changed=True)
 
 
 @transaction.atomic
 def track_enroll(*, user: User, track_id: int, at: datetime | None = None) -> Enrollment:
     """Enroll the learner in a track, or note new activity if they already are."""
-    at = at or timezone.now()
+    return _enrollment_touch(user=user, track_id=track_id, at=at or timezone.now())
+
+
+def _enrollment_touch(*, user: User, track_id: int, at: datetime) -> Enrollment:
     enrollment, created = Enrollment.objects.get_or_create(
         user=user, track_id=track_id, defaults={"started_at": at, "last_activity_at": at}
     )

@@ -1,0 +1,61 @@
+# Stepwise: `make run` to try it, `make test` to check it. Needs only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stepwise needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when the declared or pinned packages change.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@ $(VENV)/.installed
+
+migrate: $(VENV)/.installed  ## Apply database migrations
+	$(PY) manage.py migrate --no-input
+
+run: migrate  ## Set up (venv, packages, database, roadmaps, demo users) and serve on :8000
+	$(PY) manage.py load_roadmaps
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: $(VENV)/.installed-dev  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev  ## mypy with the Django and DRF plugins
+	$(BIN)/mypy apps config
+
+pytest: $(VENV)/.installed-dev  ## The test suite only
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest  ## Lint, type checks and the whole test suite
+
+worker: $(VENV)/.installed  ## A Celery worker (needs REDIS_URL)
+	$(BIN)/celery -A config.celery_app worker --loglevel=info
+
+beat: $(VENV)/.installed  ## Celery beat with the database scheduler (needs REDIS_URL)
+	$(BIN)/celery -A config.celery_app beat --loglevel=info
+
+constraints: $(VENV)/.installed-dev  ## Re-pin exact versions after changing pyproject.toml
+	@(echo "# Exact versions of every package Stepwise installs (names and versions only)."; \
+	  echo "# Regenerate with: make constraints"; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^-e') > constraints.txt
+
+clean:  ## Remove the virtualenv and local database
+	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
