@@ -10,18 +10,14 @@ from apps.accounts.validators import validate_timezone
 class StepwiseUserManager(UserManager["User"]):
     """Users are found and created by email; there is no username."""
 
-    def _create_user_object(  # type: ignore[override]
-        self, email: str, password: str | None, **extra_fields: Any
-    ) -> "User":
+    def _create_user_object(self, email: str, password: str | None, **extra_fields: Any) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
         user.set_password(password)
         return user
 
-    def _create_user(  # type: ignore[override]
-        self, email: str, password: str | None, **extra_fields: Any
-    ) -> "User":
+    def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> "User":
         user = self._create_user_object(email, password, **extra_fields)
         user.save(using=self._db)
         return user
@@ -59,7 +55,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects: ClassVar[StepwiseUserManager] = StepwiseUserManager()  # type: ignore[assignment]
+    objects: ClassVar[StepwiseUserManager] = StepwiseUserManager()
 
     class Meta:
         ordering = ["email"]

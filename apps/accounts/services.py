@@ -23,17 +23,25 @@ def curators_group_ensure() -> Group:
 
 @transaction.atomic
 def user_create(
-    *, email: str, password: str | None, display_name: str = "", timezone: str = "UTC",
-    is_staff: bool = False, email_verified: bool = False,
+    *,
+    email: str,
+    password: str | None,
+    display_name: str = "",
+    timezone: str = "UTC",
+    is_staff: bool = False,
+    email_verified: bool = False,
 ) -> User:
     """Create an account; with ``email_verified`` its address is recorded as confirmed."""
     from allauth.account.models import EmailAddress
 
-    user = User(email=User.objects.normalize_email(email).lower(), display_name=display_name,
-                timezone=timezone, is_staff=is_staff)
+    user = User(
+        email=User.objects.normalize_email(email).lower(),
+        display_name=display_name,
+        timezone=timezone,
+        is_staff=is_staff,
+    )
     user.set_password(password)
     user.full_clean()
     user.save()
-    EmailAddress.objects.create(user=user, email=user.email, primary=True,
-                                verified=email_verified)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
     return user

@@ -23,8 +23,17 @@ class StepInline(admin.TabularInline):
 
 @admin.register(Track)
 class TrackAdmin(admin.ModelAdmin):
-    list_display = ("title", "slug", "level", "goal", "is_published", "position", "steps",
-                    "estimated_time", "learners")
+    list_display = (
+        "title",
+        "slug",
+        "level",
+        "goal",
+        "is_published",
+        "position",
+        "steps",
+        "estimated_time",
+        "learners",
+    )
     list_editable = ("position",)
     list_filter = ("is_published", "level", "goal")
     search_fields = ("title", "slug", "goal")
@@ -50,14 +59,16 @@ class TrackAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected tracks")
     def publish(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
-        changed = tracks_publish_set(track_ids=queryset.values_list("pk", flat=True),
-                                     published=True)
+        changed = tracks_publish_set(
+            track_ids=queryset.values_list("pk", flat=True), published=True
+        )
         self.message_user(request, f"{changed} track(s) published.", messages.SUCCESS)
 
     @admin.action(description="Unpublish the selected tracks")
     def unpublish(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
-        changed = tracks_publish_set(track_ids=queryset.values_list("pk", flat=True),
-                                     published=False)
+        changed = tracks_publish_set(
+            track_ids=queryset.values_list("pk", flat=True), published=False
+        )
         self.message_user(request, f"{changed} track(s) unpublished.", messages.SUCCESS)
 
 
@@ -72,7 +83,16 @@ class StepResourceInline(admin.TabularInline):
 class StepAdminForm(forms.ModelForm):
     class Meta:
         model = Step
-        fields = "__all__"
+        fields = (
+            "track",
+            "key",
+            "position",
+            "title",
+            "description",
+            "estimated_minutes",
+            "is_optional",
+            "prerequisites",
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -89,8 +109,15 @@ class StepAdminForm(forms.ModelForm):
 @admin.register(Step)
 class StepAdmin(admin.ModelAdmin):
     form = StepAdminForm
-    list_display = ("title", "track", "position", "key", "estimated_minutes", "is_optional",
-                    "resource_count")
+    list_display = (
+        "title",
+        "track",
+        "position",
+        "key",
+        "estimated_minutes",
+        "is_optional",
+        "resource_count",
+    )
     list_filter = ("track", "is_optional")
     list_select_related = ("track",)
     search_fields = ("title", "key", "track__title")
@@ -142,5 +169,8 @@ class ResourceAdmin(admin.ModelAdmin):
 
     @admin.display(description="URL")
     def link(self, resource: Resource) -> str:
-        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
-                           resource.url, resource.url)
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            resource.url,
+            resource.url,
+        )

@@ -84,9 +84,7 @@ class Step(models.Model):
     position = models.PositiveIntegerField(default=0)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Markdown.")
-    estimated_minutes = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(1)]
-    )
+    estimated_minutes = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
     is_optional = models.BooleanField("optional", default=False)
     prerequisites = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="unlocks"
@@ -117,9 +115,7 @@ class StepResource(models.Model):
     class Meta:
         ordering = ["step", "position", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["step", "resource"], name="step_resource_unique"
-            ),
+            models.UniqueConstraint(fields=["step", "resource"], name="step_resource_unique"),
         ]
 
     def __str__(self) -> str:

@@ -19,17 +19,32 @@ from apps.core.errors import ApplicationError
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,4})?$")
 
-TRACK_FIELDS = {"slug", "title", "summary", "description", "level", "goal", "position",
-                "published", "steps"}
+TRACK_FIELDS = {
+    "slug",
+    "title",
+    "summary",
+    "description",
+    "level",
+    "goal",
+    "position",
+    "published",
+    "steps",
+}
 TRACK_REQUIRED = {"slug", "title", "level", "steps"}
-STEP_FIELDS = {"key", "title", "description", "minutes", "optional", "prerequisites",
-               "resources"}
+STEP_FIELDS = {"key", "title", "description", "minutes", "optional", "prerequisites", "resources"}
 STEP_REQUIRED = {"key", "title", "minutes"}
 RESOURCE_FIELDS = {"url", "title", "kind", "provider", "cost", "duration", "language", "note"}
 # Attributes of the resource itself (the note belongs to its use in one step).
 RESOURCE_ATTRIBUTES = ("title", "kind", "provider", "cost", "duration", "language")
-MAX_LENGTHS = {"title": 200, "summary": 300, "goal": 100, "provider": 100, "duration": 100,
-               "note": 300, "url": 500}
+MAX_LENGTHS = {
+    "title": 200,
+    "summary": 300,
+    "goal": 100,
+    "provider": 100,
+    "duration": 100,
+    "note": 300,
+    "url": 500,
+}
 
 
 @dataclass
@@ -70,8 +85,9 @@ class RoadmapError(ApplicationError):
 
     def __init__(self, problems: list[str]) -> None:
         summary = f"{len(problems)} problem(s) in roadmap files; nothing was loaded:\n"
-        super().__init__(summary + "\n".join(f"  - {p}" for p in problems),
-                         extra={"problems": problems})
+        super().__init__(
+            summary + "\n".join(f"  - {p}" for p in problems), extra={"problems": problems}
+        )
         self.problems = problems
 
 
@@ -103,8 +119,9 @@ class _Collector:
             self.add(f"{where}{key}", f"is {len(value)} characters long; the limit is {limit}")
         return value
 
-    def choice(self, data: dict[str, Any], key: str, where: str, choices: list[str],
-               default: str) -> str:
+    def choice(
+        self, data: dict[str, Any], key: str, where: str, choices: list[str], default: str
+    ) -> str:
         value = data.get(key, default)
         if value not in choices:
             self.add(f"{where}{key}", f"{value!r} is not one of {', '.join(choices)}")
@@ -160,7 +177,7 @@ def prerequisite_cycle_find(prerequisites: dict[str, list[str]]) -> list[str] | 
         path.append(key)
         for before in prerequisites.get(key, []):
             if state.get(before) == 1:
-                return [*path[path.index(before):], before]
+                return [*path[path.index(before) :], before]
             if before not in state and (cycle := visit(before)):
                 return cycle
         path.pop()
@@ -183,8 +200,9 @@ def _parse_step(c: _Collector, data: Any, where: str) -> StepSpec | None:
     if key and not SLUG_RE.match(key):
         c.add(f"{where}key", f"{key!r} must be lowercase letters, digits and hyphens")
     minutes = data.get("minutes", 0)
-    if "minutes" in data and (not isinstance(minutes, int) or isinstance(minutes, bool)
-                              or minutes < 1):
+    if "minutes" in data and (
+        not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1
+    ):
         c.add(f"{where}minutes", f"{minutes!r} must be a whole number of minutes, at least 1")
         minutes = 0
     optional = data.get("optional", False)
@@ -286,8 +304,10 @@ def roadmap_parse(path: Path) -> tuple[TrackSpec | None, list[str]]:
             if prerequisite == step.key:
                 c.add(f"steps[{index}].prerequisites", "a step cannot require itself")
             elif prerequisite not in keys:
-                c.add(f"steps[{index}].prerequisites",
-                      f"{prerequisite!r} is not the key of a step in this track")
+                c.add(
+                    f"steps[{index}].prerequisites",
+                    f"{prerequisite!r} is not the key of a step in this track",
+                )
     graph = {s.key: [p for p in s.prerequisites if p in keys and p != s.key] for s in track.steps}
     if cycle := prerequisite_cycle_find(graph):
         c.add("steps.prerequisites", f"prerequisites form a cycle: {' -> '.join(cycle)}")

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from django.db import transaction
 from django.db.models import Model, Q
@@ -12,6 +13,7 @@ from apps.content.roadmaps import TrackSpec, prerequisite_cycle_find, roadmaps_p
 from apps.core.errors import ApplicationError
 
 StepPrerequisite = Step.prerequisites.through
+M = TypeVar("M", bound=Model)
 
 
 def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) -> None:
@@ -25,8 +27,9 @@ def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) ->
                 extra={"field": "prerequisites"},
             )
         if other.pk == step.pk:
-            raise ApplicationError("A step cannot be its own prerequisite.",
-                                   extra={"field": "prerequisites"})
+            raise ApplicationError(
+                "A step cannot be its own prerequisite.", extra={"field": "prerequisites"}
+            )
     graph: dict[str, list[str]] = {}
     edges = StepPrerequisite.objects.filter(from_step__track_id=step.track_id).values_list(
         "from_step_id", "to_step_id"
@@ -37,7 +40,9 @@ def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) ->
     graph[str(step.pk)] = [str(other.pk) for other in wanted]
     cycle = prerequisite_cycle_find(graph)
     if cycle:
-        titles = dict(Step.objects.filter(pk__in={int(k) for k in cycle}).values_list("pk", "title"))
+        titles = dict(
+            Step.objects.filter(pk__in={int(k) for k in cycle}).values_list("pk", "title")
+        )
         names = " → ".join(f"“{titles[int(k)]}”" for k in cycle)
         raise ApplicationError(
             f"These prerequisites would form a cycle: {names}.", extra={"field": "prerequisites"}
@@ -55,8 +60,10 @@ def step_prerequisites_set(*, step: Step, prerequisites: Iterable[Step]) -> Step
 @transaction.atomic
 def tracks_publish_set(*, track_ids: Iterable[int], published: bool) -> int:
     """Publish or unpublish tracks; returns how many changed."""
-    return Track.objects.filter(pk__in=list(track_ids)).exclude(is_published=published).update(
-        is_published=published
+    return (
+        Track.objects.filter(pk__in=list(track_ids))
+        .exclude(is_published=published)
+        .update(is_published=published)
     )
 
 
@@ -71,8 +78,9 @@ class Tally:
     deleted: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
-                + (f", {self.deleted} removed" if self.deleted else ""))
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged" + (
+            f", {self.deleted} removed" if self.deleted else ""
+        )
 
 
 @dataclass
@@ -85,8 +93,10 @@ class LoadReport:
 
     @property
     def changed(self) -> bool:
-        return any(t.created or t.updated or t.deleted
-                   for t in (self.tracks, self.steps, self.resources, self.links))
+        return any(
+            t.created or t.updated or t.deleted
+            for t in (self.tracks, self.steps, self.resources, self.links)
+        )
 
 
 def _apply(obj: Model, values: dict[str, object]) -> bool:
@@ -97,8 +107,7 @@ def _apply(obj: Model, values: dict[str, object]) -> bool:
     return bool(changed)
 
 
-def _upsert(model: type[Model], existing: Model | None, values: dict[str, object],
-            tally: Tally) -> Model:
+def _upsert(model: type[M], existing: M | None, values: dict[str, object], tally: Tally) -> M:
     if existing is None:
         obj = model(**values)
         obj.full_clean(validate_unique=False, validate_constraints=False)
@@ -120,25 +129,45 @@ def _resources_save(merged: dict[str, dict[str, str]], report: LoadReport) -> di
     for url, attributes in merged.items():
         if url not in existing and not attributes.get("title"):
             raise ApplicationError(f"{url}: title is required the first time a resource appears.")
-        saved[url] = _upsert(Resource, existing.get(url), {"url": url, **attributes},
-                             report.resources)
+        saved[url] = _upsert(
+            Resource, existing.get(url), {"url": url, **attributes}, report.resources
+        )
     return saved
 
 
 def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadReport) -> None:
-    track = _upsert(Track, Track.objects.filter(slug=spec.slug).first(), {
-        "slug": spec.slug, "title": spec.title, "summary": spec.summary,
-        "description": spec.description, "level": spec.level, "goal": spec.goal,
-        "position": spec.position, "is_published": spec.published,
-    }, report.tracks)
+    track = _upsert(
+        Track,
+        Track.objects.filter(slug=spec.slug).first(),
+        {
+            "slug": spec.slug,
+            "title": spec.title,
+            "summary": spec.summary,
+            "description": spec.description,
+            "level": spec.level,
+            "goal": spec.goal,
+            "position": spec.position,
+            "is_published": spec.published,
+        },
+        report.tracks,
+    )
     existing = {s.key: s for s in Step.objects.filter(track=track)}
     steps: dict[str, Step] = {}
     for position, step_spec in enumerate(spec.steps, start=1):
-        steps[step_spec.key] = _upsert(Step, existing.get(step_spec.key), {
-            "track": track, "key": step_spec.key, "position": position,
-            "title": step_spec.title, "description": step_spec.description,
-            "estimated_minutes": step_spec.minutes, "is_optional": step_spec.optional,
-        }, report.steps)
+        steps[step_spec.key] = _upsert(
+            Step,
+            existing.get(step_spec.key),
+            {
+                "track": track,
+                "key": step_spec.key,
+                "position": position,
+                "title": step_spec.title,
+                "description": step_spec.description,
+                "estimated_minutes": step_spec.minutes,
+                "is_optional": step_spec.optional,
+            },
+            report.steps,
+        )
     gone = [s.pk for key, s in existing.items() if key not in steps]
     if gone:
         # Steps dropped from the file go, with any progress on them; kept keys keep theirs.
@@ -147,8 +176,11 @@ def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadRep
 
     # Prerequisites: diff the edge set so an unchanged file writes nothing.
     wanted_edges = {(steps[s.key].pk, steps[p].pk) for s in spec.steps for p in s.prerequisites}
-    current_edges = set(StepPrerequisite.objects.filter(from_step__track=track).values_list(
-        "from_step_id", "to_step_id"))
+    current_edges = set(
+        StepPrerequisite.objects.filter(from_step__track=track).values_list(
+            "from_step_id", "to_step_id"
+        )
+    )
     if removed := current_edges - wanted_edges:
         condition = Q()
         for after, before in removed:
@@ -160,18 +192,27 @@ def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadRep
         )
 
     # Links between steps and resources carry their own position and note.
-    current = {(link.step_id, link.resource_id): link
-               for link in StepResource.objects.filter(step__track=track)}
+    current = {
+        (link.step_id, link.resource_id): link
+        for link in StepResource.objects.filter(step__track=track)
+    }
     wanted: set[tuple[int, int]] = set()
     for step_spec in spec.steps:
         step = steps[step_spec.key]
         for position, use in enumerate(step_spec.resources, start=1):
             pair = (step.pk, resources[use.url].pk)
             wanted.add(pair)
-            _upsert(StepResource, current.get(pair), {
-                "step": step, "resource": resources[use.url], "position": position,
-                "note": use.note,
-            }, report.links)
+            _upsert(
+                StepResource,
+                current.get(pair),
+                {
+                    "step": step,
+                    "resource": resources[use.url],
+                    "position": position,
+                    "note": use.note,
+                },
+                report.links,
+            )
     stale = [link.pk for pair, link in current.items() if pair not in wanted]
     if stale:
         StepResource.objects.filter(pk__in=stale).delete()

@@ -14,5 +14,6 @@ def track_catalog(request: HttpRequest) -> HttpResponse:
 
 def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(track_list(), slug=slug)
-    return render(request, "content/track_detail.html",
-                  {"track": track, "steps": track_steps(track=track)})
+    return render(
+        request, "content/track_detail.html", {"track": track, "steps": track_steps(track=track)}
+    )

@@ -42,8 +42,15 @@ class StepProgressAdmin(ReadOnlyAdmin):
 
 @admin.register(ProgressEvent)
 class ProgressEventAdmin(ReadOnlyAdmin):
-    list_display = ("user", "step", "from_status", "to_status", "occurred_at", "recorded_at",
-                    "source")
+    list_display = (
+        "user",
+        "step",
+        "from_status",
+        "to_status",
+        "occurred_at",
+        "recorded_at",
+        "source",
+    )
     list_filter = ("source", "to_status")
     list_select_related = ("user", "step")
     search_fields = ("user__email", "step__title", "idempotency_key")

@@ -76,7 +76,8 @@ class ProgressEvent(models.Model):
     occurred_at = models.DateTimeField(help_text="When it happened on the client.")
     recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
     source = models.CharField(max_length=8, choices=Source.choices)
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    # NULL (not "") when absent, so the partial unique constraint skips it.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

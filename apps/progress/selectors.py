@@ -1,7 +1,8 @@
 """Reads of learners' progress."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
@@ -14,7 +15,7 @@ from apps.progress.models import Status, StepProgress
 class Completion:
     """How far one learner is through one track.
 
-    ``percent`` = done required steps ÷ (required steps − skipped required steps),
+    ``percent`` = done required steps ÷ (required steps - skipped required steps),
     floored to a whole number so that 100 means nothing is left. Optional steps
     never hold it back. A track whose every required step was skipped (or that
     has none) counts as complete.
@@ -64,7 +65,7 @@ def completion_for(
     if not users or not tracks:
         return {}
     required, optional = Q(is_optional=False), Q(is_optional=True)
-    per_track = {
+    per_track: dict[int, Mapping[str, Any]] = {
         row["track_id"]: row
         for row in Step.objects.filter(track_id__in=tracks)
         .order_by()
@@ -78,7 +79,7 @@ def completion_for(
     }
     req, opt = Q(step__is_optional=False), Q(step__is_optional=True)
     finished = Q(status__in=[Status.DONE, Status.SKIPPED])
-    per_learner = {
+    per_learner: dict[tuple[int, int], Mapping[str, Any]] = {
         (row["user_id"], row["step__track_id"]): row
         for row in StepProgress.objects.filter(user_id__in=users, step__track_id__in=tracks)
         .order_by()
@@ -93,9 +94,9 @@ def completion_for(
     }
     result: dict[tuple[int, int], Completion] = {}
     for track_id in tracks:
-        steps = per_track.get(track_id, {})
+        steps: Mapping[str, Any] = per_track.get(track_id, {})
         for user_id in users:
-            mine = per_learner.get((user_id, track_id), {})
+            mine: Mapping[str, Any] = per_learner.get((user_id, track_id), {})
             result[(user_id, track_id)] = Completion(
                 user_id=user_id,
                 track_id=track_id,

@@ -37,8 +37,9 @@ def _validate(status: str, occurred_at: datetime, now: datetime, key: str | None
             extra={"field": "status"},
         )
     if timezone.is_naive(occurred_at):
-        raise ApplicationError("The time of a change must include its time zone.",
-                               extra={"field": "occurred_at"})
+        raise ApplicationError(
+            "The time of a change must include its time zone.", extra={"field": "occurred_at"}
+        )
     skew = timedelta(seconds=settings.STEPWISE_MAX_CLOCK_SKEW_SECONDS)
     if occurred_at > now + skew:
         raise ApplicationError(

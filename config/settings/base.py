@@ -175,8 +175,23 @@ LOGGING = {
 STEPWISE_ROADMAPS_DIR = BASE_DIR / "roadmaps"
 # Tags that survive sanitizing of curator-written Markdown.
 STEPWISE_MARKDOWN_ALLOWED_TAGS = [
-    "a", "abbr", "b", "blockquote", "br", "code", "em", "h3", "h4", "hr", "i", "li",
-    "ol", "p", "pre", "strong", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "em",
+    "h3",
+    "h4",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "ul",
 ]
 # How far in the future a client's "it happened at" may be before it is refused.
 STEPWISE_MAX_CLOCK_SKEW_SECONDS = env.int("STEPWISE_MAX_CLOCK_SKEW_SECONDS", default=300)

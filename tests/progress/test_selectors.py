@@ -11,8 +11,10 @@ pytestmark = pytest.mark.django_db
 def _track(required: int, optional: int = 0, minutes: int = 60):
     track = TrackFactory()
     req = [StepFactory(track=track, estimated_minutes=minutes) for _ in range(required)]
-    opt = [StepFactory(track=track, is_optional=True, estimated_minutes=minutes)
-           for _ in range(optional)]
+    opt = [
+        StepFactory(track=track, is_optional=True, estimated_minutes=minutes)
+        for _ in range(optional)
+    ]
     return track, req, opt
 
 
@@ -26,7 +28,7 @@ def test_percent_counts_done_required_over_required_not_skipped(learner):
 
     c = completion_for(user_ids=[learner.pk], track_ids=[track.pk])[(learner.pk, track.pk)]
 
-    # 2 done ÷ (5 required − 1 skipped) = 50 %
+    # 2 done ÷ (5 required - 1 skipped) = 50 %
     assert c.percent == 50
     assert (c.required_total, c.required_done, c.required_skipped) == (5, 2, 1)
     assert (c.optional_total, c.optional_done, c.in_progress) == (2, 1, 1)
@@ -112,7 +114,7 @@ def test_empty_input_costs_nothing(django_assert_num_queries):
 
 
 def test_step_statuses_default_to_todo(learner):
-    track, req, _ = _track(required=3)
+    _, req, _ = _track(required=3)
     step_status_set(user=learner, step=req[1], status=Status.SKIPPED)
 
     statuses = step_statuses_for(user_id=learner.pk, step_ids=[s.pk for s in req])

@@ -56,8 +56,7 @@ def test_replayed_idempotency_key_changes_nothing(learner):
     step = StepFactory()
     first = step_status_set(user=learner, step=step, status=Status.DONE, idempotency_key="op-1")
 
-    replay = step_status_set(user=learner, step=step, status=Status.SKIPPED,
-                             idempotency_key="op-1")
+    replay = step_status_set(user=learner, step=step, status=Status.SKIPPED, idempotency_key="op-1")
 
     assert replay.replayed and not replay.changed
     assert replay.event == first.event
@@ -91,24 +90,33 @@ def test_unknown_status_is_refused_and_nothing_is_written(learner, status):
 def test_change_far_in_the_future_is_refused(learner):
     step = StepFactory()
     with pytest.raises(ApplicationError, match="in the future"):
-        step_status_set(user=learner, step=step, status=Status.DONE,
-                        occurred_at=timezone.now() + timedelta(minutes=6))
+        step_status_set(
+            user=learner,
+            step=step,
+            status=Status.DONE,
+            occurred_at=timezone.now() + timedelta(minutes=6),
+        )
     assert not StepProgress.objects.exists()
 
 
 def test_naive_time_is_refused(learner):
     step = StepFactory()
     with pytest.raises(ApplicationError, match="time zone"):
-        step_status_set(user=learner, step=step, status=Status.DONE,
-                        occurred_at=timezone.now().replace(tzinfo=None))
+        step_status_set(
+            user=learner,
+            step=step,
+            status=Status.DONE,
+            occurred_at=timezone.now().replace(tzinfo=None),
+        )
 
 
 def test_client_time_is_kept_on_event(learner):
     step = StepFactory()
     when = timezone.now() - timedelta(days=2)
 
-    step_status_set(user=learner, step=step, status=Status.DONE, occurred_at=when,
-                    source=Source.API)
+    step_status_set(
+        user=learner, step=step, status=Status.DONE, occurred_at=when, source=Source.API
+    )
 
     event = ProgressEvent.objects.get()
     assert event.occurred_at == when
@@ -151,7 +159,7 @@ def test_concurrent_calls_leave_one_row_and_one_event():
         try:
             barrier.wait()
             step_status_set(user=learner, step=step, status=Status.DONE)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             close_old_connections()
@@ -181,7 +189,7 @@ def test_concurrent_replays_of_one_key_record_one_event():
         try:
             barrier.wait()
             step_status_set(user=learner, step=step, status=status, idempotency_key="op-x")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             close_old_connections()

@@ -21,18 +21,29 @@ class Command(BaseCommand):
         group = curators_group_ensure()
         curator = User.objects.filter(email=CURATOR[0]).first()
         if curator is None:
-            curator = user_create(email=CURATOR[0], password=CURATOR[1],
-                                  display_name="Demo curator", is_staff=True,
-                                  email_verified=True)
+            curator = user_create(
+                email=CURATOR[0],
+                password=CURATOR[1],
+                display_name="Demo curator",
+                is_staff=True,
+                email_verified=True,
+            )
         curator.groups.add(group)
 
         learner = User.objects.filter(email=LEARNER[0]).first()
         if learner is None:
-            learner = user_create(email=LEARNER[0], password=LEARNER[1],
-                                  display_name="Demo learner", timezone="Europe/London",
-                                  email_verified=True)
-            steps = list(Step.objects.filter(track__is_published=True)
-                         .order_by("track__position", "position")[:6])
+            learner = user_create(
+                email=LEARNER[0],
+                password=LEARNER[1],
+                display_name="Demo learner",
+                timezone="Europe/London",
+                email_verified=True,
+            )
+            steps = list(
+                Step.objects.filter(track__is_published=True).order_by(
+                    "track__position", "position"
+                )[:6]
+            )
             if not steps:
                 raise CommandError("No published steps: run `manage.py load_roadmaps` first.")
             plan = [Status.DONE, Status.DONE, Status.DONE, Status.SKIPPED, Status.IN_PROGRESS]

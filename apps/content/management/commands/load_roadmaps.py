@@ -17,8 +17,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                            help="Roadmap files or folders of them (default: the built-in ones).")
+        parser.add_argument(
+            "paths",
+            nargs="*",
+            type=Path,
+            metavar="PATH",
+            help="Roadmap files or folders of them (default: the built-in ones).",
+        )
 
     def handle(self, *args: Any, paths: list[Path], **options: Any) -> None:
         files = roadmap_paths(paths, settings.STEPWISE_ROADMAPS_DIR)
