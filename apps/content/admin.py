@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -158,7 +159,9 @@ class ResourceAdmin(admin.ModelAdmin):
     list_display = ("title", "kind", "provider", "cost", "duration", "used_in", "link")
     list_filter = ("kind", "cost", "provider", "language")
     search_fields = ("title", "url", "provider")
+    ordering = ("title",)
     inlines = [WhereUsedInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Resource]:
         return super().get_queryset(request).annotate(use_count=Count("step_links"))

@@ -1,0 +1,213 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.content.models import Resource, Step, Track
+from apps.progress.models import Status
+from apps.progress.services import step_status_set
+from tests.factories import (
+    ResourceFactory,
+    StepFactory,
+    StepResourceFactory,
+    TrackFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+CHANGELISTS = [
+    "admin:content_track_changelist",
+    "admin:content_step_changelist",
+    "admin:content_resource_changelist",
+    "admin:progress_enrollment_changelist",
+    "admin:progress_stepprogress_changelist",
+    "admin:progress_progressevent_changelist",
+]
+
+
+def _fill(tracks: int, steps: int) -> None:
+    learner = UserFactory()
+    for _ in range(tracks):
+        track = TrackFactory()
+        for _ in range(steps):
+            step = StepFactory(track=track)
+            StepResourceFactory(step=step)
+            step_status_set(user=learner, step=step, status=Status.DONE)
+
+
+def _count(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("name", CHANGELISTS)
+def test_changelist_query_count_does_not_grow_with_data(staff_client, name):
+    url = reverse(name)
+    _fill(tracks=1, steps=1)
+    small = _count(staff_client, url)
+
+    _fill(tracks=5, steps=8)
+    large = _count(staff_client, url)
+
+    assert large == small, f"{name}: {small} queries with little data, {large} with more"
+
+
+def test_track_change_page_shows_ordered_steps(staff_client):
+    track = TrackFactory(title="Deep learning")
+    StepFactory(track=track, title="Second", position=2)
+    StepFactory(track=track, title="First", position=1)
+
+    response = staff_client.get(reverse("admin:content_track_change", args=[track.pk]))
+
+    html = response.content.decode()
+    assert html.index('value="First"') < html.index('value="Second"')
+
+
+def test_publish_and_unpublish_actions(staff_client):
+    draft = TrackFactory(is_published=False)
+    url = reverse("admin:content_track_changelist")
+
+    response = staff_client.post(
+        url, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
+    )
+    assert "1 track(s) published." in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.is_published
+
+    staff_client.post(url, {"action": "unpublish", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert not draft.is_published
+
+
+def _step_form(step: Step, **overrides):
+    data = {
+        "track": step.track_id,
+        "key": step.key,
+        "position": step.position,
+        "title": step.title,
+        "description": "",
+        "estimated_minutes": step.estimated_minutes,
+        "prerequisites": [],
+        "step_resources-TOTAL_FORMS": 0,
+        "step_resources-INITIAL_FORMS": 0,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_prerequisite_cycle_is_refused_in_admin(staff_client):
+    track = TrackFactory()
+    first, second = StepFactory(track=track), StepFactory(track=track)
+    second.prerequisites.add(first)
+
+    response = staff_client.post(
+        reverse("admin:content_step_change", args=[first.pk]),
+        _step_form(first, prerequisites=[second.pk]),
+    )
+
+    assert response.status_code == 200
+    assert "would form a cycle" in response.content.decode()
+    assert not first.prerequisites.exists()
+
+
+def test_prerequisite_from_another_track_is_refused(staff_client):
+    step, foreign = StepFactory(), StepFactory()
+
+    response = staff_client.post(
+        reverse("admin:content_step_change", args=[step.pk]),
+        _step_form(step, prerequisites=[foreign.pk]),
+    )
+
+    assert "belongs to another track" in response.content.decode()
+    assert not step.prerequisites.exists()
+
+
+def test_valid_prerequisite_is_saved(staff_client):
+    track = TrackFactory()
+    first, second = StepFactory(track=track), StepFactory(track=track)
+
+    response = staff_client.post(
+        reverse("admin:content_step_change", args=[second.pk]),
+        _step_form(second, prerequisites=[first.pk]),
+    )
+
+    assert response.status_code == 302
+    assert list(second.prerequisites.all()) == [first]
+
+
+def test_resource_url_is_normalized_and_duplicates_refused(staff_client):
+    ResourceFactory(url="https://example.com/course")
+    url = reverse("admin:content_resource_add")
+    form = {
+        "title": "Same course",
+        "kind": "course",
+        "cost": "free",
+        "language": "en",
+        "step_links-TOTAL_FORMS": 0,
+        "step_links-INITIAL_FORMS": 0,
+    }
+
+    duplicate = staff_client.post(url, {**form, "url": "HTTPS://Example.com/course/?utm_source=x"})
+    assert duplicate.status_code == 200
+    assert "already exists" in duplicate.content.decode()
+
+    created = staff_client.post(url, {**form, "url": "HTTPS://Example.com/other/"})
+    assert created.status_code == 302
+    assert Resource.objects.filter(url="https://example.com/other").exists()
+
+
+def test_resource_page_shows_where_it_is_used(staff_client):
+    link = StepResourceFactory(step__title="Read the paper", step__track__title="Papers")
+
+    response = staff_client.get(reverse("admin:content_resource_change", args=[link.resource_id]))
+
+    html = response.content.decode()
+    assert "Read the paper" in html and "Papers" in html
+
+
+def test_resource_changelist_filters_and_search(staff_client):
+    ResourceFactory(title="Attention paper", kind="paper", provider="arXiv")
+    ResourceFactory(title="Machine learning MOOC", kind="course", provider="Coursera")
+    url = reverse("admin:content_resource_changelist")
+
+    assert "Attention paper" in staff_client.get(url, {"kind__exact": "paper"}).content.decode()
+    assert (
+        "Machine learning MOOC"
+        not in staff_client.get(url, {"kind__exact": "paper"}).content.decode()
+    )
+    assert "Machine learning MOOC" in staff_client.get(url, {"q": "coursera"}).content.decode()
+
+
+def test_progress_is_read_only_for_staff(staff_client, learner):
+    step = StepFactory()
+    step_status_set(user=learner, step=step, status=Status.DONE)
+
+    assert staff_client.get(reverse("admin:progress_stepprogress_add")).status_code == 403
+    changelist = staff_client.get(reverse("admin:progress_progressevent_changelist"))
+    assert learner.email in changelist.content.decode()
+
+
+def test_learners_cannot_reach_admin(client, learner):
+    client.force_login(learner)
+    response = client.get(reverse("admin:content_track_changelist"))
+    assert response.status_code == 302
+
+
+def test_autocomplete_for_resources(staff_client):
+    ResourceFactory(title="Deep Learning book")
+    step = StepFactory()
+    response = staff_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "term": "deep",
+            "app_label": "content",
+            "model_name": "stepresource",
+            "field_name": "resource",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json()["results"][0]["text"] == "Deep Learning book"
+    assert Track.objects.filter(pk=step.track_id).exists()
