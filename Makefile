@@ -52,7 +52,8 @@ worker: $(VENV)/.installed  ## A Celery worker (needs REDIS_URL)
 beat: $(VENV)/.installed  ## Celery beat with the database scheduler (needs REDIS_URL)
 	$(BIN)/celery -A config.celery_app beat --loglevel=info
 
-constraints: $(VENV)/.installed-dev  ## Re-pin exact versions after changing pyproject.toml
+constraints: | $(PY)  ## Re-pin exact versions after changing pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	@(echo "# Exact versions of every package Stepwise installs (names and versions only)."; \
 	  echo "# Regenerate with: make constraints"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^-e') > constraints.txt

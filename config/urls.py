@@ -10,6 +10,8 @@ admin.site.index_title = "Roadmaps, resources and progress"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/", include("config.api")),
     path("healthz", core_views.healthz, name="healthz"),
     path("", include("apps.content.urls")),
 ]
