@@ -2,13 +2,16 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
-from apps.content.models import Step
-from apps.progress.models import Status, StepProgress
+from apps.accounts.models import User
+from apps.content.models import Step, Track
+from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
 
 
 @dataclass(frozen=True)
@@ -122,3 +125,174 @@ def step_statuses_for(*, user_id: int, step_ids: Iterable[int]) -> dict[int, str
         )
     )
     return {step_id: found.get(step_id, Status.TODO) for step_id in ids}
+
+
+# --- the learner's dashboard ------------------------------------------------------------
+
+ACTIVITY_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class NextStep:
+    id: int
+    key: str
+    title: str
+    estimated_minutes: int
+    position: int
+
+
+@dataclass(frozen=True)
+class EnrollmentSummary:
+    track: Track
+    started_at: datetime
+    last_activity_at: datetime
+    completion: Completion
+    next_step: NextStep | None
+
+
+@dataclass(frozen=True)
+class Streak:
+    """Consecutive local days with activity. A streak still counts until today ends."""
+
+    current: int
+    longest: int
+    active_today: bool
+
+    @property
+    def at_risk(self) -> bool:
+        return self.current > 0 and not self.active_today
+
+
+@dataclass(frozen=True)
+class ActivityDay:
+    day: date
+    count: int
+
+
+@dataclass(frozen=True)
+class RecentCompletion:
+    step_id: int
+    step_title: str
+    track_slug: str
+    track_title: str
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    today: date
+    enrollments: list[EnrollmentSummary]
+    streak: Streak
+    #: One entry per day of the last ACTIVITY_WEEKS weeks, oldest first, ending today.
+    activity: list[ActivityDay]
+    recent: list[RecentCompletion]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.enrollments
+
+
+def next_steps_for(*, user_id: int, track_ids: Iterable[int]) -> dict[int, NextStep | None]:
+    """Per track, the first step (in order) not done or skipped whose prerequisites are met.
+
+    A prerequisite is met when it is done or skipped. Three queries whatever the sizes:
+    the tracks' steps, their prerequisite edges, and the learner's statuses on them.
+    """
+    tracks = list(set(track_ids))
+    if not tracks:
+        return {}
+    steps = list(
+        Step.objects.filter(track_id__in=tracks)
+        .order_by("track_id", "position", "id")
+        .values_list("id", "track_id", "key", "title", "estimated_minutes", "position")
+    )
+    edges = Step.prerequisites.through.objects.filter(from_step__track_id__in=tracks).values_list(
+        "from_step_id", "to_step_id"
+    )
+    requires: dict[int, list[int]] = {}
+    for after, before in edges:
+        requires.setdefault(after, []).append(before)
+    finished = set(
+        StepProgress.objects.filter(
+            user_id=user_id,
+            step__track_id__in=tracks,
+            status__in=[Status.DONE, Status.SKIPPED],
+        ).values_list("step_id", flat=True)
+    )
+    result: dict[int, NextStep | None] = dict.fromkeys(tracks)
+    for step_id, track_id, key, title, minutes, position in steps:
+        if result[track_id] is not None or step_id in finished:
+            continue
+        if all(before in finished for before in requires.get(step_id, [])):
+            result[track_id] = NextStep(step_id, key, title, minutes, position)
+    return result
+
+
+def activity_by_day(*, user: User) -> dict[date, int]:
+    """Number of progress changes per local day (the learner's time zone), all time. 1 query."""
+    rows = (
+        ProgressEvent.objects.filter(user=user)
+        .annotate(day=TruncDate("occurred_at", tzinfo=user.zoneinfo))
+        .order_by()
+        .values("day")
+        .annotate(count=Count("id"))
+        .values_list("day", "count")
+    )
+    return dict(rows)
+
+
+def streak_from_days(days: Iterable[date], *, today: date) -> Streak:
+    active = set(days)
+    longest = run = 0
+    previous: date | None = None
+    for day in sorted(active):
+        run = run + 1 if previous is not None and day - previous == timedelta(days=1) else 1
+        longest = max(longest, run)
+        previous = day
+    end = today if today in active else today - timedelta(days=1)
+    current = 0
+    while end in active:
+        current += 1
+        end -= timedelta(days=1)
+    return Streak(current=current, longest=longest, active_today=today in active)
+
+
+def learner_dashboard(*, user: User, today: date | None = None, recent_limit: int = 5) -> Dashboard:
+    """Everything the dashboard shows, in eight queries whatever the learner's history.
+
+    1 enrollments with their tracks; 2-3 completion (completion_for); 4-6 next steps
+    (next_steps_for); 7 activity per local day; 8 recently completed steps.
+    """
+    today = today or timezone.localtime(timezone.now(), user.zoneinfo).date()
+    enrollments = list(Enrollment.objects.filter(user=user).select_related("track"))
+    track_ids = [e.track_id for e in enrollments]
+    completions = completion_for(user_ids=[user.pk], track_ids=track_ids)
+    next_steps = next_steps_for(user_id=user.pk, track_ids=track_ids)
+    per_day = activity_by_day(user=user)
+    first_day = today - timedelta(weeks=ACTIVITY_WEEKS) + timedelta(days=1)
+    recent = (
+        StepProgress.objects.filter(user=user, status=Status.DONE)
+        .order_by("-completed_at", "-id")
+        .values_list(
+            "step_id", "step__title", "step__track__slug", "step__track__title", "completed_at"
+        )[:recent_limit]
+    )
+    return Dashboard(
+        today=today,
+        enrollments=[
+            EnrollmentSummary(
+                track=e.track,
+                started_at=e.started_at,
+                last_activity_at=e.last_activity_at,
+                completion=completions[(user.pk, e.track_id)],
+                next_step=next_steps[e.track_id],
+            )
+            for e in enrollments
+        ],
+        streak=streak_from_days(per_day, today=today),
+        activity=[
+            ActivityDay(day, per_day.get(day, 0))
+            for day in (first_day + timedelta(days=n) for n in range((today - first_day).days + 1))
+        ],
+        recent=[RecentCompletion(*row) for row in recent],
+    )
