@@ -226,3 +226,87 @@ STEPWISE_MARKDOWN_ALLOWED_TAGS = [
 ]
 # How far in the future a client's "it happened at" may be before it is refused.
 STEPWISE_MAX_CLOCK_SKEW_SECONDS = env.int("STEPWISE_MAX_CLOCK_SKEW_SECONDS", default=300)
+
+# --- link health ------------------------------------------------------------
+# The checker: how hard it may push, how long it waits, what it says it is.
+LINK_CHECK_CONCURRENCY = env.int("LINK_CHECK_CONCURRENCY", default=64)
+LINK_CHECK_PER_HOST = env.int("LINK_CHECK_PER_HOST", default=4)
+# Minimum gap between two requests to one host, and the gap after a host answered 429.
+LINK_CHECK_HOST_INTERVAL_SECONDS = env.float("LINK_CHECK_HOST_INTERVAL_SECONDS", default=0.02)
+LINK_CHECK_SLOWED_HOST_INTERVAL_SECONDS = env.float(
+    "LINK_CHECK_SLOWED_HOST_INTERVAL_SECONDS", default=2.0
+)
+LINK_CHECK_CONNECT_TIMEOUT_SECONDS = env.float("LINK_CHECK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+LINK_CHECK_TIMEOUT_SECONDS = env.float("LINK_CHECK_TIMEOUT_SECONDS", default=15.0)
+LINK_CHECK_MAX_REDIRECTS = env.int("LINK_CHECK_MAX_REDIRECTS", default=10)
+LINK_CHECK_RETRIES = env.int("LINK_CHECK_RETRIES", default=2)
+LINK_CHECK_BACKOFF_SECONDS = env.float("LINK_CHECK_BACKOFF_SECONDS", default=1.0)
+LINK_CHECK_RETRY_AFTER_CAP_SECONDS = env.float("LINK_CHECK_RETRY_AFTER_CAP_SECONDS", default=60.0)
+# Bytes of a GET body read at most: enough to recognise a page, never a whole video.
+LINK_CHECK_BODY_CAP_BYTES = env.int("LINK_CHECK_BODY_CAP_BYTES", default=65536)
+LINK_CHECK_CONTACT_URL = env("LINK_CHECK_CONTACT_URL", default=f"{SITE_URL}/")
+LINK_CHECK_USER_AGENT = env(
+    "LINK_CHECK_USER_AGENT",
+    default=f"Mozilla/5.0 (compatible; Stepwise-LinkCheck/1.0; +{LINK_CHECK_CONTACT_URL})",
+)
+# Only tests and benchmarks set this: CIDRs let through although not public.
+LINK_CHECK_ALLOWED_NETWORKS = env.list("LINK_CHECK_ALLOWED_NETWORKS", default=[])
+# Hosts whose servers answer HEAD wrongly: go straight to GET.
+LINK_CHECK_GET_ONLY_HOSTS = env.list(
+    "LINK_CHECK_GET_ONLY_HOSTS",
+    default=["www.amazon.com", "www.amazon.co.uk", "www.linkedin.com", "medium.com"],
+)
+# Provider rules (soft-404s): the hosts they apply to and the endpoints they ask.
+LINK_CHECK_YOUTUBE_HOSTS = env.list(
+    "LINK_CHECK_YOUTUBE_HOSTS",
+    default=["www.youtube.com", "youtube.com", "m.youtube.com", "youtu.be"],
+)
+LINK_CHECK_YOUTUBE_OEMBED_URL = env(
+    "LINK_CHECK_YOUTUBE_OEMBED_URL", default="https://www.youtube.com/oembed"
+)
+LINK_CHECK_YOUTUBE_THUMBNAIL_URL = env(
+    "LINK_CHECK_YOUTUBE_THUMBNAIL_URL", default="https://i.ytimg.com/vi/{video_id}/default.jpg"
+)
+LINK_CHECK_COURSERA_HOSTS = env.list("LINK_CHECK_COURSERA_HOSTS", default=["www.coursera.org"])
+LINK_CHECK_UDEMY_HOSTS = env.list("LINK_CHECK_UDEMY_HOSTS", default=["www.udemy.com"])
+# Damping: broken only after this many failed checks at least this far apart.
+LINK_HEALTH_BROKEN_AFTER_CHECKS = env.int("LINK_HEALTH_BROKEN_AFTER_CHECKS", default=2)
+LINK_HEALTH_BROKEN_SPACING_HOURS = env.float("LINK_HEALTH_BROKEN_SPACING_HOURS", default=6.0)
+# Which links are due: never checked, ok links after N days, failing links after N hours.
+LINK_CHECK_RECHECK_DAYS = env.int("LINK_CHECK_RECHECK_DAYS", default=7)
+LINK_CHECK_FAILING_RECHECK_HOURS = env.int("LINK_CHECK_FAILING_RECHECK_HOURS", default=24)
+LINK_CHECK_CHUNK_SIZE = env.int("LINK_CHECK_CHUNK_SIZE", default=50)
+LINK_CHECK_HISTORY_SHOWN = env.int("LINK_CHECK_HISTORY_SHOWN", default=20)
+# Learners' reports: at most N per learner within the window.
+LINK_REPORT_RATE_LIMIT = env.int("LINK_REPORT_RATE_LIMIT", default=10)
+LINK_REPORT_RATE_WINDOW_MINUTES = env.int("LINK_REPORT_RATE_WINDOW_MINUTES", default=60)
+# httpx logs a line per request; the checker's summary is enough.
+LOGGING.setdefault("loggers", {})["httpx"] = {"level": "WARNING"}  # type: ignore[index]
+
+# --- reminders --------------------------------------------------------------
+# The beat task runs every N minutes; a learner is due when their reminder moment falls in it.
+REMINDERS_WINDOW_MINUTES = env.int("REMINDERS_WINDOW_MINUTES", default=15)
+# "When I usually study": the modal local hour of progress over the last N days, else this hour.
+REMINDERS_USUAL_HOUR_DAYS = env.int("REMINDERS_USUAL_HOUR_DAYS", default=60)
+REMINDERS_DEFAULT_HOUR = env.int("REMINDERS_DEFAULT_HOUR", default=18)
+# Reminders pause after this many in a row with no progress in between.
+REMINDERS_PAUSE_AFTER = env.int("REMINDERS_PAUSE_AFTER", default=3)
+REMINDERS_WEEKLY_GOAL_MAX = env.int("REMINDERS_WEEKLY_GOAL_MAX", default=200)
+# Deliveries per Celery send task (one SMTP connection each).
+REMINDERS_SEND_CHUNK_SIZE = env.int("REMINDERS_SEND_CHUNK_SIZE", default=200)
+REMINDERS_SEND_MAX_ATTEMPTS = env.int("REMINDERS_SEND_MAX_ATTEMPTS", default=4)
+# Retry n waits BACKOFF * 2**(n-1) seconds, capped.
+REMINDERS_SEND_BACKOFF_SECONDS = env.float("REMINDERS_SEND_BACKOFF_SECONDS", default=60.0)
+REMINDERS_SEND_BACKOFF_MAX_SECONDS = env.float("REMINDERS_SEND_BACKOFF_MAX_SECONDS", default=3600.0)
+# A delivery left "sending" this long was interrupted (worker lost); it is failed, not resent.
+REMINDERS_SENDING_STALE_MINUTES = env.int("REMINDERS_SENDING_STALE_MINUTES", default=30)
+# Rows per batch when recomputing usual study hours.
+REMINDERS_USUAL_HOUR_BATCH_SIZE = env.int("REMINDERS_USUAL_HOUR_BATCH_SIZE", default=2000)
+# Days of activity read to compute the streak shown in an email.
+REMINDERS_STREAK_LOOKBACK_DAYS = env.int("REMINDERS_STREAK_LOOKBACK_DAYS", default=120)
+# Unsubscribe and keep-on links work without logging in for this long.
+REMINDERS_TOKEN_MAX_AGE_DAYS = env.int("REMINDERS_TOKEN_MAX_AGE_DAYS", default=60)
+REMINDERS_UNSUBSCRIBE_MAILTO = env(
+    "REMINDERS_UNSUBSCRIBE_MAILTO", default="unsubscribe@stepwise.localhost"
+)
+REMINDERS_FROM_EMAIL = env("REMINDERS_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
