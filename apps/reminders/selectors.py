@@ -7,9 +7,7 @@ from apps.reminders.models import ReminderPreferences
 def reminder_preferences_get(*, user: User) -> ReminderPreferences:
     """The learner's saved preferences, or unsaved defaults when they never changed them.
 
-    One query (none when ``user`` was loaded with ``select_related("reminder_preferences")``).
+    One query.
     """
-    try:
-        return user.reminder_preferences
-    except ReminderPreferences.DoesNotExist:
-        return ReminderPreferences(user=user)
+    saved = ReminderPreferences.objects.filter(user=user).first()
+    return saved if saved is not None else ReminderPreferences(user=user)

@@ -28,5 +28,4 @@ def reminder_preferences_update(*, user: User, **changes: Any) -> ReminderPrefer
         setattr(preferences, name, value)
     preferences.full_clean(exclude=["user"])
     preferences.save()
-    user.reminder_preferences = preferences
     return preferences
