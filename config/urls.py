@@ -13,6 +13,8 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("config.api")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("account/", include("apps.accounts.urls")),
+    path("", include("apps.progress.urls")),
     path("", include("apps.content.urls")),
 ]
 

@@ -17,16 +17,25 @@ def _step_aggregate(expression: Count | Sum) -> Subquery:
     )
 
 
-def track_list(*, published_only: bool = True) -> QuerySet[Track]:
+def track_list(
+    *, published_only: bool = True, search: str = "", level: str = "", goal: str = ""
+) -> QuerySet[Track]:
     """Tracks with ``step_count``, ``total_minutes`` and ``learner_count`` annotated.
 
-    Each figure is its own subquery, so joins never multiply one another.
+    Each figure is its own subquery, so joins never multiply one another. Filters
+    that are empty are not applied.
     """
     from apps.progress.models import Enrollment
 
     tracks = Track.objects.all()
     if published_only:
         tracks = tracks.filter(is_published=True)
+    if search:
+        tracks = tracks.filter(title__icontains=search)
+    if level:
+        tracks = tracks.filter(level=level)
+    if goal:
+        tracks = tracks.filter(goal=goal)
     learners = (
         Enrollment.objects.filter(track=OuterRef("pk"))
         .order_by()
@@ -38,6 +47,17 @@ def track_list(*, published_only: bool = True) -> QuerySet[Track]:
         step_count=Coalesce(_step_aggregate(Count("pk")), 0),
         total_minutes=Coalesce(_step_aggregate(Sum("estimated_minutes")), 0),
         learner_count=Coalesce(Subquery(learners, output_field=IntegerField()), 0),
+    )
+
+
+def track_goals() -> list[str]:
+    """The distinct goals of published tracks, for the catalog's filter (1 query)."""
+    return list(
+        Track.objects.filter(is_published=True)
+        .exclude(goal="")
+        .order_by("goal")
+        .values_list("goal", flat=True)
+        .distinct()
     )
 
 

@@ -2,6 +2,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from apps.core.markdown import markdown_render
+from apps.progress.models import Status
 
 register = template.Library()
 
@@ -20,3 +21,23 @@ def duration(minutes: int | None) -> str:
     if not hours:
         return f"{mins} min"
     return f"{hours} h {mins} min" if mins else f"{hours} h"
+
+
+STATUS_LABELS = dict(Status.choices)
+# The buttons under each step, in the order a learner reaches for them.
+STATUS_ACTIONS: list[tuple[str, str]] = [
+    (Status.IN_PROGRESS, "Start"),
+    (Status.DONE, "Done"),
+    (Status.SKIPPED, "Skip"),
+    (Status.TODO, "Back to to-do"),
+]
+
+
+@register.filter
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+@register.simple_tag
+def status_actions() -> list[tuple[str, str]]:
+    return STATUS_ACTIONS

@@ -1,0 +1,56 @@
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from apps.accounts.forms import DeleteAccountForm, ProfileForm
+from apps.accounts.models import User
+from apps.accounts.services import user_data_export, user_delete, user_profile_update
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = ProfileForm(
+        request.POST or None,
+        initial={"display_name": user.display_name, "timezone": user.timezone},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_profile_update(user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Your profile was saved.")
+            return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+@require_GET
+def data_export(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    body = json.dumps(user_data_export(user=user), indent=2)
+    response = HttpResponse(body, content_type="application/json")
+    stamp = timezone.now().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="stepwise-data-{stamp}.json"'
+    return response
+
+
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = DeleteAccountForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        logout(request)
+        user_delete(user=user)
+        messages.success(request, "Your account and all your progress were deleted.")
+        return redirect("content:home")
+    return render(request, "accounts/delete.html", {"form": form})

@@ -1,0 +1,117 @@
+import json
+import re
+
+import pytest
+from allauth.socialaccount.models import SocialApp
+from django.contrib.sites.models import Site
+from django.core import mail
+from django.urls import reverse
+
+from apps.accounts.models import User
+from apps.progress.models import Status, StepProgress
+from apps.progress.services import step_status_set
+from tests.factories import StepFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_profile_saves_display_name_and_time_zone(client, learner):
+    client.force_login(learner)
+    response = client.post(
+        reverse("accounts:profile"),
+        {"display_name": "Grace", "timezone": "Asia/Kolkata"},
+        follow=True,
+    )
+    assert "Your profile was saved." in response.content.decode()
+    learner.refresh_from_db()
+    assert (learner.display_name, learner.timezone) == ("Grace", "Asia/Kolkata")
+
+
+def test_profile_refuses_unknown_time_zone(client, learner):
+    client.force_login(learner)
+    response = client.post(
+        reverse("accounts:profile"), {"display_name": "Grace", "timezone": "Mars/Base"}
+    )
+    assert "“Mars/Base” is not a time zone we know." in response.content.decode()
+    learner.refresh_from_db()
+    assert learner.timezone == "UTC"
+
+
+def test_account_page_links_settings_export_and_delete(client, learner):
+    client.force_login(learner)
+    html = client.get(reverse("accounts:profile")).content.decode()
+    assert reverse("accounts:export") in html
+    assert reverse("accounts:delete") in html
+    assert reverse("account_change_password") in html
+
+
+def test_download_my_data(client, learner):
+    step_status_set(user=learner, step=StepFactory(), status=Status.DONE)
+    client.force_login(learner)
+
+    response = client.get(reverse("accounts:export"))
+
+    assert response["Content-Disposition"].startswith('attachment; filename="stepwise-data-')
+    data = json.loads(response.content)
+    assert data["profile"]["email"] == learner.email
+    assert len(data["step_statuses"]) == 1 and len(data["events"]) == 1
+
+
+def test_delete_needs_the_password_and_then_removes_everything(client, learner):
+    step_status_set(user=learner, step=StepFactory(), status=Status.DONE)
+    client.force_login(learner)
+    url = reverse("accounts:delete")
+
+    wrong = client.post(url, {"password": "nope"})
+    assert "That is not your password" in wrong.content.decode()
+    assert User.objects.filter(pk=learner.pk).exists()
+
+    right = client.post(url, {"password": "a-good-passphrase"}, follow=True)
+    assert "Your account and all your progress were deleted." in right.content.decode()
+    assert not User.objects.filter(pk=learner.pk).exists()
+    assert not StepProgress.objects.exists()
+
+
+def test_account_pages_need_login(client):
+    for name in ("accounts:profile", "accounts:export", "accounts:delete"):
+        assert client.get(reverse(name)).status_code == 302
+
+
+def test_allauth_pages_use_the_sites_layout(client):
+    for name in ("account_login", "account_signup", "account_reset_password"):
+        html = client.get(reverse(name)).content.decode()
+        assert 'class="site-header"' in html, name
+        assert "css/stepwise.css" in html
+
+
+def test_signup_verifies_email_by_code_then_logs_in(client):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "email": "new@example.com",
+            "password1": "a-long-passphrase-9",
+            "password2": "a-long-passphrase-9",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    user = User.objects.get(email="new@example.com")
+    assert not user.emailaddress_set.get().verified
+    message = mail.outbox[-1]
+    assert message.subject.startswith("[Stepwise]")
+    assert "Hello from Stepwise" in message.body
+    code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", message.body, re.M).group(1)
+
+    response = client.post(reverse("account_email_verification_sent"), {"code": code}, follow=True)
+
+    assert user.emailaddress_set.get().verified
+    assert response.wsgi_request.user.is_authenticated
+
+
+def test_social_buttons_only_when_a_provider_is_configured(client):
+    assert "GitHub" not in client.get(reverse("account_login")).content.decode()
+
+    app = SocialApp.objects.create(provider="github", name="GitHub", client_id="id", secret="s")
+    app.sites.add(Site.objects.get_current())
+
+    assert "GitHub" in client.get(reverse("account_login")).content.decode()

@@ -1,0 +1,155 @@
+import pytest
+from django.urls import reverse
+
+from apps.progress.models import Status
+from apps.progress.services import step_status_set
+from tests.factories import ResourceFactory, StepFactory, StepResourceFactory, TrackFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_visitor_home_explains_stepwise_and_lists_tracks(client):
+    TrackFactory(title="Generative AI builder")
+    TrackFactory(title="Hidden draft", is_published=False)
+
+    html = client.get("/").content.decode()
+
+    assert "Follow a roadmap" in html
+    assert "Generative AI builder" in html
+    assert "Hidden draft" not in html
+
+
+def test_signed_in_home_is_the_dashboard(client, learner):
+    client.force_login(learner)
+    html = client.get("/").content.decode()
+    assert "Pick your first track" in html
+
+
+def test_catalog_shows_level_goal_steps_time_and_learners(client, learner):
+    track = TrackFactory(title="Deep learning", level="intermediate", goal="Train networks")
+    for _ in range(3):
+        StepFactory(track=track, estimated_minutes=90)
+    step_status_set(user=learner, step=track.steps.first(), status=Status.DONE)
+
+    html = client.get(reverse("content:catalog")).content.decode()
+
+    assert "Deep learning" in html
+    assert "Intermediate" in html and "Train networks" in html
+    assert "3 steps" in html and "4 h 30 min" in html and "1 learner" in html
+
+
+def test_catalog_filters_by_level_goal_and_title(client):
+    TrackFactory(title="Deep learning", level="intermediate", goal="Train networks")
+    TrackFactory(title="LLM apps", level="beginner", goal="Build with LLMs")
+    url = reverse("content:catalog")
+
+    assert "LLM apps" not in client.get(url, {"level": "intermediate"}).content.decode()
+    by_goal = client.get(url, {"goal": "Build with LLMs"}).content.decode()
+    assert "LLM apps" in by_goal and "Deep learning" not in by_goal
+    by_title = client.get(url, {"q": "deep"}).content.decode()
+    assert "Deep learning" in by_title and "LLM apps" not in by_title
+
+
+def test_catalog_ignores_unknown_filters_with_a_message(client):
+    TrackFactory(title="Deep learning")
+    response = client.get(reverse("content:catalog"), {"level": "wizard"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "were not understood" in html
+    assert "Deep learning" in html
+
+
+def test_track_page_lists_steps_prerequisites_and_resources(client):
+    track = TrackFactory(title="ML foundations")
+    first = StepFactory(
+        track=track,
+        title="Linear algebra",
+        position=1,
+        description="Read **chapter 2**.<script>alert(1)</script>",
+    )
+    second = StepFactory(track=track, title="Calculus", position=2)
+    second.prerequisites.add(first)
+    StepResourceFactory(
+        step=first,
+        resource=ResourceFactory(
+            title="Mathematics for ML",
+            kind="book",
+            provider="Cambridge",
+            cost="free",
+            duration="400 pages",
+        ),
+    )
+
+    html = client.get(reverse("content:track", args=[track.slug])).content.decode()
+
+    assert html.index("Linear algebra") < html.index("Calculus")
+    assert "<strong>chapter 2</strong>" in html
+    assert "<script>alert(1)</script>" not in html
+    assert 'after <a href="#step-' in html
+    assert "Mathematics for ML" in html and "Cambridge" in html and "400 pages" in html
+    assert 'rel="noopener noreferrer"' in html
+    assert "Sign up" in html  # visitors are invited to track their progress
+
+
+def test_track_page_shows_the_learners_status_and_waiting_prerequisites(client, learner):
+    track = TrackFactory()
+    first = StepFactory(track=track, title="First", position=1)
+    second = StepFactory(track=track, title="Second", position=2)
+    second.prerequisites.add(first)
+    step_status_set(user=learner, step=second, status=Status.IN_PROGRESS)
+    client.force_login(learner)
+
+    html = client.get(reverse("content:track", args=[track.slug])).content.decode()
+
+    assert 'class="status status-in_progress">In progress' in html
+    assert "Waiting on “First”" in html
+    assert "0%</strong> complete" in html
+
+
+def test_unknown_and_unpublished_tracks_are_404_with_the_sites_page(client):
+    draft = TrackFactory(is_published=False)
+    for slug in ("nope", draft.slug):
+        response = client.get(reverse("content:track", args=[slug]))
+        assert response.status_code == 404
+        assert "We could not find that page" in response.content.decode()
+
+
+def _fill(tracks: int, steps: int, learner) -> str:
+    slug = ""
+    for _ in range(tracks):
+        track = TrackFactory()
+        slug = track.slug
+        made = [StepFactory(track=track, position=i) for i in range(steps)]
+        for i, step in enumerate(made):
+            StepResourceFactory(step=step)
+            if i:
+                step.prerequisites.add(made[i - 1])
+        step_status_set(user=learner, step=made[0], status=Status.DONE)
+    return slug
+
+
+@pytest.mark.parametrize(("tracks", "steps"), [(1, 3), (10, 30)])
+def test_catalog_query_budget(client, learner, django_assert_num_queries, tracks, steps):
+    _fill(tracks, steps, learner)
+    client.force_login(learner)
+    # 1 session, 2 user, 3 goals for the filter, 4 tracks with their annotated figures
+    with django_assert_num_queries(4):
+        client.get(reverse("content:catalog"), {"level": "beginner"})
+
+
+@pytest.mark.parametrize(("tracks", "steps"), [(1, 3), (10, 30)])
+def test_track_page_query_budget(client, learner, django_assert_num_queries, tracks, steps):
+    slug = _fill(tracks, steps, learner)
+    client.force_login(learner)
+    # 1 session, 2 user, 3 track with figures, 4 steps, 5 prerequisites, 6 resources,
+    # 7 the learner's statuses, 8-9 completion
+    with django_assert_num_queries(9):
+        client.get(reverse("content:track", args=[slug]))
+
+
+@pytest.mark.parametrize(("tracks", "steps"), [(1, 3), (10, 30)])
+def test_visitor_home_query_budget(client, learner, django_assert_num_queries, tracks, steps):
+    _fill(tracks, steps, learner)
+    # 1 tracks with their figures
+    with django_assert_num_queries(1):
+        client.get("/")

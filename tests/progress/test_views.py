@@ -1,0 +1,199 @@
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
+from apps.progress.services import step_status_set
+from tests.factories import StepFactory, StepResourceFactory, TrackFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _url(step) -> str:
+    return reverse("progress:step-status", args=[step.track.slug, step.key])
+
+
+@pytest.fixture
+def step():
+    track = TrackFactory()
+    StepFactory(track=track, position=2)
+    return StepFactory(track=track, position=1, title="Learn Python")
+
+
+@pytest.mark.parametrize("status", [Status.IN_PROGRESS, Status.DONE, Status.SKIPPED])
+def test_plain_post_sets_status_enrolls_and_redirects_to_the_step(client, learner, step, status):
+    client.force_login(learner)
+
+    response = client.post(_url(step), {"status": status})
+
+    assert response.status_code == 302
+    assert response.url == f"/tracks/{step.track.slug}/#step-{step.key}"
+    assert StepProgress.objects.get(user=learner, step=step).status == status
+    assert Enrollment.objects.filter(user=learner, track=step.track).exists()
+    assert ProgressEvent.objects.get().source == "web"
+
+
+def test_back_to_todo(client, learner, step):
+    step_status_set(user=learner, step=step, status=Status.DONE)
+    client.force_login(learner)
+
+    client.post(_url(step), {"status": Status.TODO})
+
+    assert StepProgress.objects.get().status == Status.TODO
+
+
+@pytest.mark.parametrize("status", [Status.IN_PROGRESS, Status.DONE, Status.SKIPPED, Status.TODO])
+def test_htmx_post_returns_the_step_and_the_progress_bar(client, learner, step, status):
+    if status == Status.TODO:
+        step_status_set(user=learner, step=step, status=Status.DONE)
+    client.force_login(learner)
+
+    response = client.post(_url(step), {"status": status}, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="step-{step.key}"' in html
+    assert f"status status-{status}" in html
+    assert 'id="track-progress" class="progress-summary" hx-swap-oob="true"' in html
+    # Two required steps: one done is 50 %; a skipped one leaves 0 of 1 done.
+    expected = 50 if status == Status.DONE else 0
+    assert f"<strong>{expected}%</strong>" in html
+    assert "<html" not in html
+
+
+def test_unknown_status_changes_nothing_and_says_why(client, learner, step):
+    client.force_login(learner)
+
+    plain = client.post(_url(step), {"status": "finished"}, follow=True)
+    assert "“finished” is not a step status" in plain.content.decode()
+
+    htmx = client.post(_url(step), {"status": "finished"}, **HTMX)
+    assert htmx.status_code == 400
+    assert "is not a step status" in htmx.content.decode()
+
+    missing = client.post(_url(step), {}, follow=True)
+    assert "Choose a status for the step." in missing.content.decode()
+    assert not StepProgress.objects.exists()
+    assert not Enrollment.objects.exists()
+
+
+def test_unknown_step_or_track_is_404(client, learner, step):
+    client.force_login(learner)
+    bad_step = reverse("progress:step-status", args=[step.track.slug, "nope"])
+    bad_track = reverse("progress:step-status", args=["nope", step.key])
+    other_track = reverse("progress:step-status", args=[TrackFactory().slug, step.key])
+    for url in (bad_step, bad_track, other_track):
+        response = client.post(url, {"status": "done"})
+        assert response.status_code == 404
+        assert "We could not find that page" in response.content.decode()
+    assert not StepProgress.objects.exists()
+
+
+def test_unpublished_track_cannot_be_marked(client, learner):
+    step = StepFactory(track__is_published=False)
+    client.force_login(learner)
+    assert client.post(_url(step), {"status": "done"}).status_code == 404
+
+
+def test_anonymous_post_goes_to_login_and_changes_nothing(client, step):
+    response = client.post(_url(step), {"status": "done"})
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+
+    htmx = client.post(_url(step), {"status": "done"}, **HTMX)
+    assert htmx.headers["HX-Redirect"].startswith(reverse("account_login"))
+    assert not StepProgress.objects.exists()
+
+
+def test_post_without_csrf_token_is_refused(learner, step):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(learner)
+    response = strict.post(_url(step), {"status": "done"})
+    assert response.status_code == 403
+    assert not StepProgress.objects.exists()
+
+
+def test_get_is_not_allowed(client, learner, step):
+    client.force_login(learner)
+    assert client.get(_url(step)).status_code == 405
+
+
+def test_learners_only_change_their_own_progress(client, learner, step):
+    other = UserFactory()
+    step_status_set(user=other, step=step, status=Status.DONE)
+    client.force_login(learner)
+
+    client.post(_url(step), {"status": Status.SKIPPED, "user": other.pk})
+
+    assert StepProgress.objects.get(user=other).status == Status.DONE
+    assert StepProgress.objects.get(user=learner).status == Status.SKIPPED
+
+
+def test_dashboard_requires_login(client):
+    response = client.get(reverse("progress:dashboard"))
+    assert response.status_code == 302
+
+
+def test_new_learner_gets_a_friendly_empty_dashboard(client, learner):
+    client.force_login(learner)
+    html = client.get(reverse("progress:dashboard")).content.decode()
+    assert "Pick your first track" in html
+    assert reverse("content:catalog") in html
+
+
+def test_dashboard_shows_progress_next_step_streak_chart_and_recent(client, learner, step):
+    track = step.track
+    nxt = track.steps.exclude(pk=step.pk).get()
+    step_status_set(
+        user=learner, step=step, status=Status.DONE, occurred_at=timezone.now() - timedelta(days=1)
+    )
+    client.force_login(learner)
+
+    html = client.get(reverse("progress:dashboard")).content.decode()
+
+    assert track.title in html
+    assert "<strong>50%</strong> · 1 of 2 steps done" in html
+    assert f"#step-{nxt.key}" in html and nxt.title in html
+    assert "1 h left" in html
+    assert "day current streak" in html
+    assert "Mark a step today to keep your 1-day streak going." in html
+    assert "<svg" in html and "1 progress change on 1 day" in html
+    assert "Learn Python" in html  # recently completed
+
+
+def _fill(learner, tracks: int, steps: int) -> None:
+    for _ in range(tracks):
+        track = TrackFactory()
+        made = [StepFactory(track=track, position=i) for i in range(steps)]
+        for i, s in enumerate(made):
+            StepResourceFactory(step=s)
+            if i:
+                s.prerequisites.add(made[i - 1])
+        step_status_set(user=learner, step=made[0], status=Status.DONE)
+        step_status_set(user=learner, step=made[1], status=Status.IN_PROGRESS)
+
+
+@pytest.mark.parametrize(("tracks", "steps"), [(1, 3), (10, 30)])
+def test_dashboard_query_budget(client, learner, django_assert_num_queries, tracks, steps):
+    _fill(learner, tracks, steps)
+    client.force_login(learner)
+    # 1 session, 2 user, then learner_dashboard: 3 enrollments+tracks, 4-5 completion,
+    # 6 steps, 7 prerequisite edges, 8 finished steps, 9 activity per day, 10 recent
+    with django_assert_num_queries(10):
+        response = client.get(reverse("progress:dashboard"))
+    assert response.content.decode().count('class="card enrollment"') == tracks
+
+
+@pytest.mark.parametrize(("tracks", "steps"), [(1, 3), (10, 30)])
+def test_status_change_query_budget(client, learner, django_assert_num_queries, tracks, steps):
+    _fill(learner, tracks, steps)
+    step = StepFactory(track=TrackFactory())
+    client.force_login(learner)
+    # 1 session, 2 user, 3 track, 4 step, 5-16 step_status_set (see its own test),
+    # then the fragment: 17 steps, 18 prerequisites, 19 resources, 20 statuses, 21-22 completion
+    with django_assert_num_queries(22):
+        client.post(_url(step), {"status": "done"}, **HTMX)
