@@ -310,3 +310,39 @@ REMINDERS_UNSUBSCRIBE_MAILTO = env(
     "REMINDERS_UNSUBSCRIBE_MAILTO", default="unsubscribe@stepwise.localhost"
 )
 REMINDERS_FROM_EMAIL = env("REMINDERS_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# --- REST API ---------------------------------------------------------------
+# The API speaks JSON only; one exception handler gives every 4xx the documented shape.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    # allauth's X-Session-Token, answering 401 (not 403) when a token is missing or stale.
+    "apps.core.api.SessionTokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["rest_framework.parsers.JSONParser"]
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "apps.core.api.api_exception_handler"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "rest_framework.throttling.AnonRateThrottle",
+    "rest_framework.throttling.UserRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": env("API_THROTTLE_ANON", default="120/min"),
+    "user": env("API_THROTTLE_USER", default="1200/min"),
+    # Each sync may carry hundreds of changes: fewer calls allowed.
+    "sync": env("API_THROTTLE_SYNC", default="30/min"),
+}
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_NUM_PROXIES", default=0)
+SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAny"]
+SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = []
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"StepStatusEnum": "apps.progress.models.Status"}
+# Larger request bodies are refused with 413 before they are parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+API_TRACKS_PAGE_SIZE = env.int("API_TRACKS_PAGE_SIZE", default=20)
+API_TRACKS_MAX_PAGE_SIZE = env.int("API_TRACKS_MAX_PAGE_SIZE", default=100)
+API_SEARCH_MAX_LENGTH = env.int("API_SEARCH_MAX_LENGTH", default=100)
+# Operations one offline sync may carry, and changes one pull returns at most.
+API_SYNC_MAX_OPERATIONS = env.int("API_SYNC_MAX_OPERATIONS", default=500)
+API_CHANGES_PAGE_SIZE = env.int("API_CHANGES_PAGE_SIZE", default=500)
+# Only the API benchmark turns this on: a bare endpoint to compare the real ones against.
+STEPWISE_BENCH_ENDPOINTS = env.bool("STEPWISE_BENCH_ENDPOINTS", default=False)

@@ -1,0 +1,608 @@
+"""The link checker: polite to every host, fast over many, safe to point at any URL.
+
+It knows nothing of the database: give it URLs, get back one ``CheckResult`` per
+distinct URL. ``services`` records them; ``check_urls`` runs it from sync code.
+
+Politeness: a global cap on requests in flight, a per-host cap, a minimum gap
+between two requests to one host (widened for the rest of the run when the host
+answers 429), HEAD before GET, a GET that stops after a small body cap, retries
+only for transient failures with exponential backoff and jitter.
+
+Safety: before every request (each redirect hop and every provider-rule request)
+the host is resolved here, every address must be public (or inside
+``LINK_CHECK_ALLOWED_NETWORKS``), and the connection goes to the checked address
+with the original ``Host`` header and TLS server name, so no second lookup can
+point it elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import ipaddress
+import queue
+import random
+import socket
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol, cast
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from apps.content.urls_normalize import url_normalize
+from apps.core.errors import ApplicationError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECT_CODES = frozenset({301, 308})
+# HEAD answers that mean "ask me with GET instead".
+HEAD_REFUSED_CODES = frozenset({400, 403, 405, 501})
+BROKEN_CODES = frozenset({404, 410})
+# 999 is LinkedIn's answer to anything it takes for a bot.
+BLOCKED_CODES = frozenset({401, 403, 429, 999})
+# Markers of a bot challenge page: the site did not say the page is gone.
+CHALLENGE_MARKERS = (
+    b"cf-chl",
+    b"challenge-platform",
+    b"just a moment...",
+    b"attention required! | cloudflare",
+    b"_incapsula_resource",
+    b"px-captcha",
+    b"please verify you are a human",
+    b"g-recaptcha",
+    b"h-captcha",
+)
+
+
+class Outcome(enum.StrEnum):
+    OK = "ok"
+    MOVED = "moved"
+    BROKEN = "broken"
+    ERROR = "error"
+    BLOCKED = "blocked"
+    REFUSED = "refused"
+
+
+@dataclass
+class CheckResult:
+    url: str
+    outcome: Outcome
+    status_code: int | None = None
+    final_url: str = ""
+    redirects: int = 0
+    chain: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_ms: int = 0
+    detail: str = ""
+    suggested_url: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcome"] = str(self.outcome)
+        return data
+
+
+class ProviderRule(Protocol):
+    """A provider's soft-404 knowledge: given a page that answered, is it really there?"""
+
+    @property
+    def name(self) -> str: ...
+
+    def applies(self, url: str, result: CheckResult) -> bool: ...
+
+    async def check(
+        self, checker: LinkChecker, url: str, result: CheckResult
+    ) -> CheckResult | None: ...
+
+
+@dataclass(frozen=True)
+class CheckerConfig:
+    concurrency: int = 64
+    per_host: int = 4
+    host_interval: float = 0.02
+    slowed_host_interval: float = 2.0
+    connect_timeout: float = 5.0
+    timeout: float = 15.0
+    max_redirects: int = 10
+    retries: int = 2
+    backoff: float = 1.0
+    retry_after_cap: float = 60.0
+    body_cap: int = 65536
+    user_agent: str = "Stepwise-LinkCheck/1.0"
+    allowed_networks: tuple[IPNetwork, ...] = ()
+    get_only_hosts: frozenset[str] = frozenset()
+    rules: tuple[ProviderRule, ...] = ()
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> CheckerConfig:
+        from django.conf import settings
+
+        from apps.linkhealth.providers import provider_rules
+
+        values: dict[str, Any] = {
+            "concurrency": settings.LINK_CHECK_CONCURRENCY,
+            "per_host": settings.LINK_CHECK_PER_HOST,
+            "host_interval": settings.LINK_CHECK_HOST_INTERVAL_SECONDS,
+            "slowed_host_interval": settings.LINK_CHECK_SLOWED_HOST_INTERVAL_SECONDS,
+            "connect_timeout": settings.LINK_CHECK_CONNECT_TIMEOUT_SECONDS,
+            "timeout": settings.LINK_CHECK_TIMEOUT_SECONDS,
+            "max_redirects": settings.LINK_CHECK_MAX_REDIRECTS,
+            "retries": settings.LINK_CHECK_RETRIES,
+            "backoff": settings.LINK_CHECK_BACKOFF_SECONDS,
+            "retry_after_cap": settings.LINK_CHECK_RETRY_AFTER_CAP_SECONDS,
+            "body_cap": settings.LINK_CHECK_BODY_CAP_BYTES,
+            "user_agent": settings.LINK_CHECK_USER_AGENT,
+            "allowed_networks": networks_parse(settings.LINK_CHECK_ALLOWED_NETWORKS),
+            "get_only_hosts": frozenset(h.lower() for h in settings.LINK_CHECK_GET_ONLY_HOSTS),
+            "rules": provider_rules(),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+def networks_parse(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
+
+
+def address_is_public(address: IPAddress) -> bool:
+    """True only for addresses on the public internet (IPv4-mapped IPv6 judged as IPv4)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+class RefusedError(Exception):
+    """Not fetched: unsafe address or not http(s)."""
+
+
+class NotFoundError(Exception):
+    """The host name does not exist."""
+
+
+class TransientError(Exception):
+    """Worth another try: timeout, reset, refused connection, temporary DNS failure."""
+
+
+class PermanentError(Exception):
+    """Will not get better by trying again (bad certificate, malformed answer)."""
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    method: str
+
+
+class HostGate:
+    """At most ``per_host`` requests in flight to one host, starts ``interval`` apart."""
+
+    def __init__(self, per_host: int, interval: float) -> None:
+        self._slots = asyncio.Semaphore(per_host)
+        self._lock = asyncio.Lock()
+        self._next_start = 0.0
+        self.interval = interval
+        self.head_refused = False
+
+    def slow_down(self, interval: float) -> None:
+        self.interval = max(self.interval, interval)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._slots:
+            async with self._lock:
+                now = time.monotonic()
+                if self._next_start > now:
+                    await asyncio.sleep(self._next_start - now)
+                    now = time.monotonic()
+                self._next_start = now + self.interval
+            yield
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def looks_like_challenge(headers: httpx.Headers, body: bytes) -> bool:
+    if headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    lowered = body[:16384].lower()
+    return any(marker in lowered for marker in CHALLENGE_MARKERS)
+
+
+def _same_url(a: str, b: str) -> bool:
+    try:
+        return url_normalize(a) == url_normalize(b)
+    except ApplicationError:
+        return a == b
+
+
+def _is_home(path: str) -> bool:
+    return path.strip("/") in {"", "index.html", "index.php", "home", "en", "en-us"}
+
+
+class LinkChecker:
+    """Check many URLs concurrently. Use as ``async with LinkChecker(config) as checker``."""
+
+    def __init__(self, config: CheckerConfig) -> None:
+        self.config = config
+        self._global: asyncio.Semaphore | None = None
+        self._gates: dict[str, HostGate] = {}
+        self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
+        self._dns: dict[tuple[str, int], list[IPAddress] | BaseException] = {}
+        self._dns_locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+    async def __aenter__(self) -> LinkChecker:
+        self._global = asyncio.Semaphore(self.config.concurrency)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+
+    # --- public ---------------------------------------------------------------------
+
+    async def check_many(
+        self, urls: Iterable[str], on_result: Callable[[CheckResult], None] | None = None
+    ) -> dict[str, CheckResult]:
+        """Check each distinct URL once; ``on_result`` hears of each as soon as it is done."""
+        results: dict[str, CheckResult] = {}
+
+        async def one(url: str) -> None:
+            result = await self.check(url)
+            results[url] = result
+            if on_result is not None:
+                on_result(result)
+
+        await asyncio.gather(*(one(url) for url in dict.fromkeys(urls)))
+        return results
+
+    async def check(self, url: str) -> CheckResult:
+        started = time.monotonic()
+        try:
+            result = await self._check(url)
+            for rule in self.config.rules:
+                if rule.applies(url, result):
+                    result = await rule.check(self, url, result) or result
+                    break
+        except Exception as exc:  # one bad URL must never stop a run
+            result = CheckResult(url=url, outcome=Outcome.ERROR, detail=f"checker failed: {exc!r}")
+        result.elapsed_ms = int((time.monotonic() - started) * 1000)
+        return result
+
+    async def fetch(self, url: str, *, method: str = "GET") -> Answer:
+        """One guarded request (with retries), no redirects followed. For provider rules."""
+        return await self._request(url, method)
+
+    # --- one URL --------------------------------------------------------------------
+
+    async def _check(self, url: str) -> CheckResult:
+        chain: list[dict[str, Any]] = []
+        result = CheckResult(url=url, outcome=Outcome.ERROR, final_url=url)
+        current = url
+        suggested = ""
+        only_permanent = True
+        seen = {url}
+        answer: Answer | None = None
+        for _hop in range(self.config.max_redirects + 1):
+            try:
+                answer = await self._request_head_then_get(current)
+            except RefusedError as exc:
+                result.outcome, result.detail = Outcome.REFUSED, str(exc)
+                break
+            except NotFoundError as exc:
+                result.outcome, result.detail = Outcome.BROKEN, str(exc)
+                break
+            except (TransientError, PermanentError) as exc:
+                result.outcome, result.detail = Outcome.ERROR, str(exc)
+                break
+            chain.append({"url": current, "status": answer.status, "method": answer.method})
+            result.status_code = answer.status
+            location = answer.headers.get("location")
+            if answer.status not in REDIRECT_CODES or not location:
+                result = self._classify(result, answer)
+                break
+            target = urljoin(current, location.strip())
+            if answer.status in PERMANENT_REDIRECT_CODES and only_permanent:
+                suggested = target
+            else:
+                only_permanent = False
+            if target in seen:
+                chain.append({"url": target, "status": None, "method": ""})
+                result.outcome, result.detail = Outcome.ERROR, "redirect loop"
+                break
+            seen.add(target)
+            current = target
+            result.final_url = current
+        else:
+            result.outcome = Outcome.ERROR
+            result.detail = f"more than {self.config.max_redirects} redirects"
+        result.chain = chain
+        result.redirects = max(0, len([h for h in chain if h["status"] in REDIRECT_CODES]))
+        result.final_url = current
+        if result.outcome == Outcome.OK and result.redirects:
+            if suggested and not _same_url(suggested, url):
+                result.outcome = Outcome.MOVED
+                result.suggested_url = suggested
+                result.detail = f"permanently redirected to {suggested}"
+            elif not _is_home(urlsplit(url).path) and _is_home(urlsplit(current).path):
+                result.outcome = Outcome.MOVED
+                result.suggested_url = current
+                result.detail = "deep link now lands on the home page"
+        return result
+
+    def _classify(self, result: CheckResult, answer: Answer) -> CheckResult:
+        status = answer.status
+        if looks_like_challenge(answer.headers, answer.body):
+            result.outcome = Outcome.BLOCKED
+            result.detail = "bot challenge: could not verify"
+        elif 200 <= status < 300:
+            result.outcome = Outcome.OK
+        elif status in BROKEN_CODES:
+            result.outcome, result.detail = Outcome.BROKEN, f"HTTP {status}"
+        elif status in BLOCKED_CODES:
+            result.outcome = Outcome.BLOCKED
+            result.detail = f"HTTP {status}: the site refused the checker; could not verify"
+        elif status in REDIRECT_CODES:
+            result.outcome, result.detail = Outcome.ERROR, f"HTTP {status} without Location"
+        elif status >= 500:
+            result.outcome, result.detail = Outcome.ERROR, f"HTTP {status} after retries"
+        else:
+            result.outcome, result.detail = Outcome.ERROR, f"unexpected HTTP {status}"
+        return result
+
+    async def _request_head_then_get(self, url: str) -> Answer:
+        host = (urlsplit(url).hostname or "").lower()
+        gate = self._gate(host)
+        if not gate.head_refused and host not in self.config.get_only_hosts:
+            try:
+                answer = await self._request(url, "HEAD")
+            except PermanentError:
+                answer = None  # some servers break on HEAD; GET decides
+            if answer is not None and answer.status not in HEAD_REFUSED_CODES:
+                return answer
+            gate.head_refused = True
+        return await self._request(url, "GET")
+
+    # --- one request, with retries -----------------------------------------------------
+
+    async def _request(self, url: str, method: str) -> Answer:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in {"http", "https"}:
+            raise RefusedError(f"not an http or https URL: {url}")
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError as exc:
+            raise PermanentError(f"invalid URL: {exc}") from exc
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise RefusedError(f"no host name: {url}")
+        gate = self._gate(host)
+        attempts = self.config.retries + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            wait: float | None = None
+            try:
+                addresses = await self._resolve(host, port)
+                async with gate.slot(), self._global_slots():
+                    answer = await self._send(url, method, scheme, host, port, addresses[0])
+            except TransientError:
+                if last:
+                    raise
+            else:
+                if answer.status == 429:
+                    gate.slow_down(self.config.slowed_host_interval)
+                    wait = retry_after_seconds(answer.headers.get("retry-after"))
+                elif answer.status == 503:
+                    wait = retry_after_seconds(answer.headers.get("retry-after"))
+                transient = answer.status == 429 or (answer.status >= 500 and answer.status != 501)
+                if transient and not last and not looks_like_challenge(answer.headers, answer.body):
+                    await self._backoff(attempt, wait)
+                    continue
+                return answer
+            await self._backoff(attempt, None)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        if retry_after is not None:
+            delay = min(retry_after, self.config.retry_after_cap)
+        else:
+            # Exponential with full jitter around the nominal delay.
+            delay = self.config.backoff * (2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311
+        await asyncio.sleep(delay)
+
+    async def _send(
+        self, url: str, method: str, scheme: str, host: str, port: int, address: IPAddress
+    ) -> Answer:
+        target = httpx.URL(url)
+        pinned = target.copy_with(host=str(address))
+        headers = {
+            "Host": target.netloc.decode("ascii"),
+            "User-Agent": self.config.user_agent,
+            "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+            "Accept-Language": "en",
+        }
+        extensions: dict[str, Any] = {}
+        if scheme == "https":
+            extensions["sni_hostname"] = target.raw_host.decode("ascii")
+        client = self._client(scheme, host, port)
+        request = client.build_request(method, pinned, headers=headers, extensions=extensions)
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                response = await client.send(request, stream=True)
+                try:
+                    body = b""
+                    if method == "GET":
+                        body = await self._read_capped(response)
+                finally:
+                    await response.aclose()
+        except TimeoutError as exc:
+            raise TransientError(f"timed out after {self.config.timeout:g} s") from exc
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timed out: {type(exc).__name__}") from exc
+        except httpx.ConnectError as exc:
+            if isinstance(exc.__cause__, ssl.SSLError) or "CERTIFICATE" in str(exc):
+                raise PermanentError(f"TLS failed: {exc}") from exc
+            raise TransientError(f"connection failed: {exc or type(exc).__name__}") from exc
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            raise TransientError(f"connection reset: {exc or type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+        return Answer(
+            status=response.status_code, headers=response.headers, body=body, method=method
+        )
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        cap = self.config.body_cap
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_raw():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= cap:
+                break
+        return b"".join(chunks)[:cap]
+
+    # --- hosts, names, clients ----------------------------------------------------------
+
+    def _global_slots(self) -> asyncio.Semaphore:
+        if self._global is None:
+            raise RuntimeError("use LinkChecker as an async context manager")
+        return self._global
+
+    def _gate(self, host: str) -> HostGate:
+        gate = self._gates.get(host)
+        if gate is None:
+            gate = self._gates[host] = HostGate(self.config.per_host, self.config.host_interval)
+        return gate
+
+    def _client(self, scheme: str, host: str, port: int) -> httpx.AsyncClient:
+        # One client per origin: a TLS connection made for one server name is never
+        # reused for another name that happens to share the address.
+        key = (scheme, host, port)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = httpx.AsyncClient(
+                follow_redirects=False,
+                trust_env=False,  # a proxy from the environment would undo the address check
+                timeout=httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout),
+                limits=httpx.Limits(
+                    max_connections=self.config.per_host,
+                    max_keepalive_connections=self.config.per_host,
+                ),
+            )
+        return client
+
+    def _allowed(self, address: IPAddress) -> bool:
+        if any(address in network for network in self.config.allowed_networks):
+            return True
+        return address_is_public(address)
+
+    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
+        key = (host, port)
+        lock = self._dns_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self._dns.get(key)
+            if cached is None:
+                cached = await self._lookup(host, port)
+                if not isinstance(cached, TransientError):  # a later retry may resolve
+                    self._dns[key] = cached
+        if isinstance(cached, BaseException):
+            raise cached
+        return cached
+
+    async def _lookup(self, host: str, port: int) -> list[IPAddress] | BaseException:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            if exc.errno in _NAME_NOT_FOUND:
+                return NotFoundError(f"DNS: {host} not found")
+            return TransientError(f"DNS lookup of {host} failed: {exc}")
+        addresses: list[IPAddress] = []
+        for info in infos:
+            raw = str(info[4][0]).split("%", 1)[0]
+            address = ipaddress.ip_address(raw)
+            if address not in addresses:
+                addresses.append(address)
+        if not addresses:
+            return NotFoundError(f"DNS: {host} has no address")
+        for address in addresses:
+            if not self._allowed(address):
+                where = host if host == str(address) else f"{host} resolves to {address}, which"
+                return RefusedError(f"{where} is not a public address")
+        return addresses
+
+
+_NAME_NOT_FOUND = {
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code is not None
+}
+
+
+# --- running from sync code -------------------------------------------------------------
+
+
+def check_urls(urls: Sequence[str], config: CheckerConfig | None = None) -> Iterator[CheckResult]:
+    """Check URLs on an event loop in a helper thread; yield results as they finish.
+
+    The caller's thread stays free for the ORM (which must not run inside the loop),
+    so each result can be recorded the moment it arrives.
+    """
+    config = config or CheckerConfig.from_settings()
+    done = object()
+    results: queue.Queue[object] = queue.Queue()
+
+    async def run() -> None:
+        async with LinkChecker(config) as checker:
+            await checker.check_many(urls, on_result=results.put)
+
+    def target() -> None:
+        try:
+            asyncio.run(run())
+        except BaseException as exc:  # handed to the caller's thread
+            results.put(exc)
+        finally:
+            results.put(done)
+
+    thread = threading.Thread(target=target, name="link-check", daemon=True)
+    thread.start()
+    try:
+        while (item := results.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(CheckResult, item)
+    finally:
+        thread.join()
+
+
+def check_url(url: str, config: CheckerConfig | None = None) -> CheckResult:
+    """Check one URL now and return the result (nothing is recorded)."""
+    return next(iter(check_urls([url], config)))

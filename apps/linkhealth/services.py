@@ -1,0 +1,294 @@
+"""State changes for link health. Tasks, the command, admin and views call these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.content.models import Resource
+from apps.content.urls_normalize import url_normalize
+from apps.core.errors import ApplicationError
+from apps.linkhealth.checker import CheckerConfig, CheckResult, check_urls
+from apps.linkhealth.models import (
+    BrokenLinkReport,
+    Health,
+    LinkCheck,
+    LinkCheckClaim,
+    LinkCheckRun,
+    LinkDigest,
+    Outcome,
+    ResourceHealth,
+)
+from apps.linkhealth.selectors import link_digest_content, links_due
+
+# --- recording one check ------------------------------------------------------------------
+
+
+def _health_apply(state: ResourceHealth, result: CheckResult, now: datetime) -> None:
+    """Damping: one bad answer never raises the alarm; the first good one clears it."""
+    outcome = Outcome(str(result.outcome))
+    spacing = timedelta(hours=settings.LINK_HEALTH_BROKEN_SPACING_HOURS)
+    new = state.health
+    if outcome in {Outcome.OK, Outcome.MOVED}:
+        new = Health.OK if outcome == Outcome.OK else Health.MOVED
+        state.last_ok_at = now
+        state.consecutive_failures = 0
+        state.broken_checks = 0
+        state.first_broken_at = None
+        state.suggested_url = result.suggested_url[:500] if outcome == Outcome.MOVED else ""
+    elif outcome == Outcome.BROKEN:
+        state.consecutive_failures += 1
+        state.broken_checks += 1
+        if state.first_broken_at is None:
+            state.first_broken_at = now
+        if (
+            state.broken_checks >= settings.LINK_HEALTH_BROKEN_AFTER_CHECKS
+            and now - state.first_broken_at >= spacing
+        ):
+            new = Health.BROKEN
+    elif outcome == Outcome.BLOCKED:
+        # "Could not verify" says nothing about whether the page is there.
+        if state.health != Health.BROKEN:
+            new = Health.BLOCKED
+    else:  # error or refused: transient or unsafe, never "broken" by itself
+        state.consecutive_failures += 1
+        if state.health != Health.BROKEN:
+            new = Health.ERROR
+    if new != state.health:
+        state.health = new
+        state.health_changed_at = now
+
+
+@transaction.atomic
+def resource_health_record(
+    *,
+    resource: Resource,
+    result: CheckResult,
+    run: LinkCheckRun | None = None,
+    now: datetime | None = None,
+) -> ResourceHealth:
+    """Record one check of a resource's link and update its current health."""
+    now = now or timezone.now()
+    state, _ = ResourceHealth.objects.select_for_update().get_or_create(resource=resource)
+    LinkCheck.objects.create(
+        resource=resource,
+        run=run,
+        url=result.url,
+        checked_at=now,
+        outcome=str(result.outcome),
+        status_code=result.status_code,
+        final_url=result.final_url[:2000],
+        redirects=result.redirects,
+        chain=result.chain,
+        elapsed_ms=result.elapsed_ms,
+        error=result.detail,
+        suggested_url=result.suggested_url[:2000],
+    )
+    _health_apply(state, result, now)
+    state.host = (urlsplit(resource.url).hostname or "")[:255]
+    state.last_outcome = str(result.outcome)
+    state.last_status_code = result.status_code
+    state.last_detail = result.detail[:500]
+    state.last_checked_at = now
+    state.recheck_requested_at = None
+    state.save()
+    if run is not None:
+        LinkCheckClaim.objects.filter(run=run, url=result.url).update(checked_at=now)
+    return state
+
+
+# --- runs and chunks -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def link_check_run_create(
+    *, kind: str, resource_ids: Iterable[int], chunk_size: int | None = None
+) -> tuple[LinkCheckRun, list[int]]:
+    """Open a run over the given resources, split into chunks; return the run and chunk numbers.
+
+    Each URL gets one claim row (unique per run), so however the chunks are retried
+    or redelivered, a URL is checked at most once in the run.
+    """
+    size = max(1, chunk_size or settings.LINK_CHECK_CHUNK_SIZE)
+    resources = list(Resource.objects.filter(pk__in=list(resource_ids)).order_by("url"))
+    run = LinkCheckRun.objects.create(kind=kind, total=len(resources))
+    # Interleave hosts across chunks so each chunk spreads over many hosts.
+    resources.sort(key=lambda r: (urlsplit(r.url).hostname or "", r.pk))
+    chunk_count = max(1, -(-len(resources) // size))
+    LinkCheckClaim.objects.bulk_create(
+        [
+            LinkCheckClaim(run=run, url=r.url, resource=r, chunk=i % chunk_count)
+            for i, r in enumerate(resources)
+        ],
+        ignore_conflicts=True,
+    )
+    return run, list(range(chunk_count)) if resources else []
+
+
+def link_chunk_check(
+    *,
+    run_id: int,
+    chunk: int | None = None,
+    config: CheckerConfig | None = None,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
+    """Check the not-yet-checked URLs of one chunk of a run (all chunks when ``chunk`` is None).
+
+    Each result is recorded as soon as it arrives, together with its claim, so a
+    chunk that dies half-way and is retried checks only what it had not recorded.
+    Not atomic on purpose: every recorded check must survive a later failure.
+    """
+    run = LinkCheckRun.objects.get(pk=run_id)
+    claims = LinkCheckClaim.objects.filter(run=run, checked_at__isnull=True).select_related(
+        "resource"
+    )
+    if chunk is not None:
+        claims = claims.filter(chunk=chunk)
+    by_url = {claim.url: claim.resource for claim in claims}
+    results: list[CheckResult] = []
+    if not by_url:
+        return results
+    for result in check_urls(list(by_url), config):
+        resource_health_record(resource=by_url[result.url], result=result, run=run)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def _chunks_enqueue(run: LinkCheckRun, chunks: list[int]) -> None:
+    from apps.linkhealth.tasks import links_check_chunk
+
+    def send() -> None:
+        for chunk in chunks:
+            links_check_chunk.delay(run.pk, chunk)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def links_check_due_start(*, now: datetime | None = None) -> LinkCheckRun | None:
+    """Open a scheduled run over the due links and hand its chunks to the workers."""
+    ids = list(links_due(now=now or timezone.now()).values_list("pk", flat=True))
+    if not ids:
+        return None
+    run, chunks = link_check_run_create(kind=LinkCheckRun.Kind.SCHEDULED, resource_ids=ids)
+    _chunks_enqueue(run, chunks)
+    return run
+
+
+@transaction.atomic
+def links_check_enqueue(*, resource_ids: Iterable[int], kind: str) -> LinkCheckRun:
+    """Check these resources soon (through Celery; inline when Celery is eager)."""
+    run, chunks = link_check_run_create(kind=kind, resource_ids=resource_ids)
+    _chunks_enqueue(run, chunks)
+    return run
+
+
+# --- curators ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def resource_url_replace(*, resource: Resource, url: str) -> Resource:
+    """Point a resource at a new URL (normalized, validated); its health starts over."""
+    new_url = url_normalize(url)
+    if new_url == resource.url:
+        raise ApplicationError("The new URL is the same as the current one.")
+    if Resource.objects.filter(url=new_url).exclude(pk=resource.pk).exists():
+        raise ApplicationError(f"Another resource already uses {new_url}.")
+    resource.url = new_url
+    try:
+        resource.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError("; ".join(exc.messages)) from exc
+    resource.save()
+    ResourceHealth.objects.update_or_create(
+        resource=resource,
+        defaults={
+            "health": Health.UNKNOWN,
+            "health_changed_at": timezone.now(),
+            "suggested_url": "",
+            "consecutive_failures": 0,
+            "broken_checks": 0,
+            "first_broken_at": None,
+            "host": (urlsplit(new_url).hostname or "")[:255],
+        },
+    )
+    BrokenLinkReport.objects.filter(resource=resource, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+    links_check_enqueue(resource_ids=[resource.pk], kind=LinkCheckRun.Kind.MANUAL)
+    return resource
+
+
+# --- learners -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def broken_link_report_create(*, user: User, resource_id: int) -> BrokenLinkReport:
+    """A learner reports a broken link: once per resource, rate-limited; re-check soon."""
+    resource = Resource.objects.filter(pk=resource_id).first()
+    if resource is None:
+        raise ApplicationError("That resource does not exist.")
+    if BrokenLinkReport.objects.filter(user=user, resource=resource).exists():
+        raise ApplicationError("You already reported this link. Thank you!")
+    window = timezone.now() - timedelta(minutes=settings.LINK_REPORT_RATE_WINDOW_MINUTES)
+    recent = BrokenLinkReport.objects.filter(user=user, created_at__gte=window).count()
+    if recent >= settings.LINK_REPORT_RATE_LIMIT:
+        raise ApplicationError(
+            "You have sent many reports recently; please try again later.",
+            extra={"limit": settings.LINK_REPORT_RATE_LIMIT},
+        )
+    try:
+        with transaction.atomic():
+            report = BrokenLinkReport.objects.create(user=user, resource=resource)
+    except IntegrityError as exc:  # a double click racing the check above
+        raise ApplicationError("You already reported this link. Thank you!") from exc
+    ResourceHealth.objects.update_or_create(
+        resource=resource, defaults={"recheck_requested_at": timezone.now()}
+    )
+    links_check_enqueue(resource_ids=[resource.pk], kind=LinkCheckRun.Kind.REPORT)
+    return report
+
+
+# --- the digest -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def link_digest_send(*, now: datetime | None = None) -> LinkDigest | None:
+    """Email opted-in staff the links newly broken or moved since the last digest.
+
+    Sends nothing (and records nothing) when nothing is new or nobody opted in.
+    """
+    now = now or timezone.now()
+    content = link_digest_content(now=now)
+    if not (content.newly_broken or content.moved) or not content.recipients:
+        return None
+    context = {"digest": content, "site_url": settings.SITE_URL}
+    subject = (
+        f"[Stepwise] Link health: {len(content.newly_broken)} newly broken, "
+        f"{len(content.moved)} moved"
+    )
+    text = render_to_string("linkhealth/email/digest.txt", context)
+    html = render_to_string("linkhealth/email/digest.html", context)
+    messages = []
+    for email in content.recipients:
+        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [email])
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+    get_connection().send_messages(messages)
+    return LinkDigest.objects.create(
+        sent_at=now,
+        broken_count=len(content.newly_broken),
+        moved_count=len(content.moved),
+        recipients=len(content.recipients),
+    )

@@ -1,0 +1,31 @@
+"""Celery tasks: take ids, call a service. Safe to retry or deliver twice."""
+
+from celery import shared_task
+
+from apps.linkhealth import services
+
+
+@shared_task
+def links_check_due() -> int | None:
+    """Hourly: open a run over the due links and fan its chunks out to the workers."""
+    run = services.links_check_due_start()
+    return run.pk if run else None
+
+
+@shared_task(
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=3,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def links_check_chunk(run_id: int, chunk: int) -> int:
+    """Check one chunk; a retry or redelivery skips the URLs already recorded in the run."""
+    return len(services.link_chunk_check(run_id=run_id, chunk=chunk))
+
+
+@shared_task
+def link_digest_send() -> int | None:
+    digest = services.link_digest_send()
+    return digest.pk if digest else None

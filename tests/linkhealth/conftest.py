@@ -1,0 +1,33 @@
+import pytest
+
+from apps.linkhealth.checker import CheckerConfig
+from tests.linkhealth.farm import Farm
+
+
+@pytest.fixture
+def farm():
+    server = Farm().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def link_settings(settings):
+    """Let the checker reach the local farm, and keep every wait short."""
+    settings.LINK_CHECK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.LINK_CHECK_TIMEOUT_SECONDS = 1.0
+    settings.LINK_CHECK_CONNECT_TIMEOUT_SECONDS = 1.0
+    settings.LINK_CHECK_BACKOFF_SECONDS = 0.01
+    settings.LINK_CHECK_RETRY_AFTER_CAP_SECONDS = 0.2
+    settings.LINK_CHECK_HOST_INTERVAL_SECONDS = 0.0
+    settings.LINK_CHECK_SLOWED_HOST_INTERVAL_SECONDS = 0.05
+    settings.LINK_CHECK_GET_ONLY_HOSTS = []
+    settings.LINK_CHECK_YOUTUBE_HOSTS = ["www.youtube.com"]
+    settings.LINK_CHECK_COURSERA_HOSTS = ["www.coursera.org"]
+    settings.LINK_CHECK_UDEMY_HOSTS = ["www.udemy.com"]
+    return settings
+
+
+@pytest.fixture
+def config(link_settings):
+    return CheckerConfig.from_settings()

@@ -1,0 +1,352 @@
+"""The checker against a local farm of HTTP routes: each outcome as a curator would see it."""
+
+import asyncio
+import ipaddress
+import socket
+
+import pytest
+
+from apps.linkhealth.checker import (
+    CheckerConfig,
+    LinkChecker,
+    Outcome,
+    address_is_public,
+    check_url,
+    check_urls,
+)
+from tests.linkhealth.farm import Reply
+
+REAL_GETADDRINFO = socket.getaddrinfo
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """The edge of the outside world: names the tests invent resolve as told here."""
+    names: dict[str, str | None] = {}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            address = names[host]
+            if address is None:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+        return REAL_GETADDRINFO(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
+
+
+def test_ok_page(farm, config):
+    result = check_url(farm.route("/page"), config)
+
+    assert result.outcome == Outcome.OK
+    assert result.status_code == 200
+    assert result.redirects == 0
+    assert farm.hits[("HEAD", "/page")] == 1
+    assert farm.hits[("GET", "/page")] == 0
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_missing_page_is_broken(farm, config, status):
+    result = check_url(farm.route("/gone", status=status), config)
+
+    assert result.outcome == Outcome.BROKEN
+    assert result.status_code == status
+
+
+def test_unknown_host_name_is_broken(config, fake_dns):
+    fake_dns["no-such-site.test"] = None
+
+    result = check_url("https://no-such-site.test/course", config)
+
+    assert result.outcome == Outcome.BROKEN
+    assert "not found" in result.detail
+
+
+@pytest.mark.parametrize("status", [401, 403, 999])
+def test_refusing_sites_are_blocked_never_broken(farm, config, status):
+    result = check_url(farm.route("/members", status=status), config)
+
+    assert result.outcome == Outcome.BLOCKED
+    assert "could not verify" in result.detail
+
+
+def test_bot_challenge_page_is_blocked(farm, config):
+    url = farm.route(
+        "/guarded",
+        status=503,
+        headers={"cf-mitigated": "challenge"},
+        body=b"<title>Just a moment...</title>",
+    )
+
+    result = check_url(url, config)
+
+    assert result.outcome == Outcome.BLOCKED
+    assert farm.hit_count("/guarded") == 1  # a challenge is not retried
+
+
+@pytest.mark.parametrize("status", [405, 501, 400, 403])
+def test_head_refused_falls_back_to_get(farm, config, status):
+    def answer(method, target):
+        return Reply(status=status) if method == "HEAD" else Reply(status=200)
+
+    farm.routes["/no-head"] = answer
+
+    result = check_url(farm.url("/no-head"), config)
+
+    assert result.outcome == Outcome.OK
+    assert farm.hits[("HEAD", "/no-head")] == 1
+    assert farm.hits[("GET", "/no-head")] == 1
+    assert result.chain[-1]["method"] == "GET"
+
+
+def test_host_known_to_refuse_head_is_asked_with_get(farm, link_settings):
+    link_settings.LINK_CHECK_GET_ONLY_HOSTS = ["127.0.0.1"]
+    result = check_url(farm.route("/page"), CheckerConfig.from_settings())
+
+    assert result.outcome == Outcome.OK
+    assert farm.hits[("HEAD", "/page")] == 0
+    assert farm.hits[("GET", "/page")] == 1
+
+
+def test_huge_body_is_not_read_in_full(farm, config):
+    size = 200 * 1024 * 1024
+    farm.routes["/video.mp4"] = lambda method, target: (
+        Reply(status=405) if method == "HEAD" else Reply(stream_bytes=size)
+    )
+
+    result = check_url(farm.url("/video.mp4"), config)
+
+    assert result.outcome == Outcome.OK
+    # The server stops when the checker hangs up: far less than the file went out.
+    assert farm.bytes_sent["/video.mp4"] < size // 10
+
+
+def test_redirect_chain_is_followed_and_recorded(farm, config):
+    farm.route("/a", status=302, headers={"Location": "/b"})
+    farm.route("/b", status=307, headers={"Location": farm.url("/c")})
+    farm.route("/c", status=303, headers={"Location": "/final"})
+    farm.route("/final")
+
+    result = check_url(farm.url("/a"), config)
+
+    assert result.outcome == Outcome.OK  # temporary redirects are not a move
+    assert result.redirects == 3
+    assert result.final_url == farm.url("/final")
+    assert [hop["status"] for hop in result.chain] == [302, 307, 303, 200]
+    assert result.suggested_url == ""
+
+
+@pytest.mark.parametrize("status", [301, 308])
+def test_permanent_redirect_is_moved_with_new_url(farm, config, status):
+    farm.route("/old-course", status=status, headers={"Location": "/new-course"})
+    farm.route("/new-course")
+
+    result = check_url(farm.url("/old-course"), config)
+
+    assert result.outcome == Outcome.MOVED
+    assert result.suggested_url == farm.url("/new-course")
+
+
+def test_permanent_redirect_to_same_url_spelled_differently_is_ok(farm, config):
+    farm.route("/docs", status=301, headers={"Location": "/docs/"})
+    farm.route("/docs/")
+
+    result = check_url(farm.url("/docs"), config)
+
+    assert result.outcome == Outcome.OK
+
+
+def test_deep_link_landing_on_home_page_is_moved(farm, config):
+    farm.route("/courses/deep-learning/week-1", status=302, headers={"Location": "/"})
+    farm.route("/")
+
+    result = check_url(farm.url("/courses/deep-learning/week-1"), config)
+
+    assert result.outcome == Outcome.MOVED
+    assert result.suggested_url == farm.url("/")
+    assert "home page" in result.detail
+
+
+def test_redirect_loop_stops(farm, config):
+    farm.route("/ping", status=302, headers={"Location": "/pong"})
+    farm.route("/pong", status=302, headers={"Location": "/ping"})
+
+    result = check_url(farm.url("/ping"), config)
+
+    assert result.outcome == Outcome.ERROR
+    assert result.detail == "redirect loop"
+    assert farm.hit_count("/ping") == 1
+
+
+def test_more_than_ten_redirects_stop(farm, config):
+    for n in range(12):
+        farm.route(f"/hop{n}", status=302, headers={"Location": f"/hop{n + 1}"})
+    farm.route("/hop12")
+
+    result = check_url(farm.url("/hop0"), config)
+
+    assert result.outcome == Outcome.ERROR
+    assert "more than 10 redirects" in result.detail
+    assert farm.hit_count("/hop11") == 0
+
+
+@pytest.mark.parametrize("target", ["http://10.0.0.1/admin", "http://169.254.169.254/latest/"])
+def test_redirect_to_private_address_is_refused_before_connecting(farm, config, target):
+    farm.route("/innocent", status=302, headers={"Location": target})
+
+    result = check_url(farm.url("/innocent"), config)
+
+    assert result.outcome == Outcome.REFUSED
+    assert "not a public address" in result.detail
+    assert [hop["status"] for hop in result.chain] == [302]
+
+
+def test_redirect_to_name_resolving_privately_is_refused(farm, config, fake_dns):
+    fake_dns["intranet.example.org"] = "192.168.1.10"
+    farm.route("/out", status=301, headers={"Location": "http://intranet.example.org/"})
+
+    result = check_url(farm.url("/out"), config)
+
+    assert result.outcome == Outcome.REFUSED
+
+
+def test_name_with_one_private_address_among_public_ones_is_refused(config, monkeypatch):
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::ffff:127.0.0.1", port, 0, 0)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+    result = check_url("https://mixed.example.org/", config)
+
+    assert result.outcome == Outcome.REFUSED
+    assert "::ffff:7f00:1" in result.detail  # 127.0.0.1, IPv4-mapped
+
+
+def test_local_addresses_are_refused_without_allow_list(farm):
+    result = check_url(farm.route("/page"), CheckerConfig())
+
+    assert result.outcome == Outcome.REFUSED
+    assert farm.hit_count("/page") == 0
+
+
+@pytest.mark.parametrize(
+    "address, public",
+    [
+        ("93.184.215.14", True),
+        ("2606:4700::6810:85e5", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.0.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("224.0.0.1", False),
+        ("240.0.0.1", False),
+        ("0.0.0.0", False),  # noqa: S104
+        ("::1", False),
+        ("::", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("ff02::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("::ffff:93.184.215.14", True),
+    ],
+)
+def test_address_is_public(address, public):
+    assert address_is_public(ipaddress.ip_address(address)) is public
+
+
+def test_not_http_is_refused(config):
+    assert check_url("ftp://files.example.org/a.pdf", config).outcome == Outcome.REFUSED
+    assert check_url("file:///etc/passwd", config).outcome == Outcome.REFUSED
+
+
+def test_429_with_retry_after_is_retried_then_ok(farm, config):
+    farm.route("/busy", Reply(status=429, headers={"Retry-After": "0"}), Reply(status=200))
+
+    result = check_url(farm.url("/busy"), config)
+
+    assert result.outcome == Outcome.OK
+    assert farm.hit_count("/busy") == 2
+
+
+def test_429_slows_the_host_for_the_rest_of_the_run(farm, config):
+    farm.route("/busy", Reply(status=429, headers={"Retry-After": "0"}), Reply(status=200))
+
+    async def run():
+        async with LinkChecker(config) as checker:
+            await checker.check(farm.url("/busy"))
+            return checker._gate("127.0.0.1").interval
+
+    assert asyncio.run(run()) == config.slowed_host_interval
+
+
+def test_429_that_persists_is_blocked(farm, config):
+    result = check_url(farm.route("/busy", status=429, headers={"Retry-After": "0"}), config)
+
+    assert result.outcome == Outcome.BLOCKED
+    assert farm.hit_count("/busy") == 3  # first try and two retries
+
+
+def test_server_error_is_retried_then_error(farm, config):
+    result = check_url(farm.route("/boom", status=500), config)
+
+    assert result.outcome == Outcome.ERROR
+    assert farm.hit_count("/boom") == 3
+
+
+def test_server_error_that_recovers_is_ok(farm, config):
+    farm.route("/flaky", Reply(status=502), Reply(status=200))
+
+    assert check_url(farm.url("/flaky"), config).outcome == Outcome.OK
+
+
+def test_slow_response_past_the_timeout_is_error(farm, link_settings):
+    link_settings.LINK_CHECK_TIMEOUT_SECONDS = 0.3
+    link_settings.LINK_CHECK_RETRIES = 1
+    config = CheckerConfig.from_settings()
+
+    result = check_url(farm.route("/slow", delay=1.5), config)
+
+    assert result.outcome == Outcome.ERROR
+    assert "timed out" in result.detail
+    assert farm.hit_count("/slow") == 2
+
+
+def test_refused_connection_is_error(config):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nobody listens there
+
+    result = check_url(f"http://127.0.0.1:{port}/", config)
+
+    assert result.outcome == Outcome.ERROR
+    assert "connection failed" in result.detail
+
+
+def test_per_host_cap_is_never_exceeded(farm, link_settings):
+    link_settings.LINK_CHECK_PER_HOST = 3
+    config = CheckerConfig.from_settings()
+    urls = [farm.route(f"/p{n}", delay=0.05) for n in range(24)]
+
+    results = list(check_urls(urls, config))
+
+    assert {r.outcome for r in results} == {Outcome.OK}
+    assert farm.max_connections <= 3
+    assert farm.max_active <= 3
+    assert farm.max_active == 3  # and the cap was actually used
+
+
+def test_identical_urls_are_checked_once(farm, config):
+    url = farm.route("/same")
+
+    results = list(check_urls([url, url, url], config))
+
+    assert len(results) == 1
+    assert farm.hit_count("/same") == 1
