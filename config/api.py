@@ -1,6 +1,26 @@
 """Version 1 of the REST API, mounted at /api/v1/. Each domain app contributes its routes."""
 
-from django.urls import path  # noqa: F401 - used as routes are added
+from django.conf import settings
+from django.urls import URLPattern, path, re_path
+
+from apps.accounts import apis as accounts
+from apps.content import apis as content
+from apps.core import apis as core
+from apps.core.api import api_not_found
+from apps.progress import apis as progress
 
 app_name = "api"
-urlpatterns: list = []
+urlpatterns: list[URLPattern] = [
+    path("tracks/", content.TrackListApi.as_view(), name="track-list"),
+    path("tracks/<slug:slug>/", content.TrackDetailApi.as_view(), name="track-detail"),
+    path("progress/", progress.DashboardApi.as_view(), name="progress"),
+    path("progress/steps/<int:step_id>/", progress.StepProgressApi.as_view(), name="step-progress"),
+    path("progress/sync/", progress.SyncApi.as_view(), name="progress-sync"),
+    path("progress/changes/", progress.ChangesApi.as_view(), name="progress-changes"),
+    path("me/", accounts.MeApi.as_view(), name="me"),
+    path("me/export/", accounts.MeExportApi.as_view(), name="me-export"),
+]
+if settings.STEPWISE_BENCH_ENDPOINTS:
+    urlpatterns.append(path("bench/constant/", core.BenchConstantApi.as_view(), name="bench"))
+# Anything else under /api/v1/ answers 404 in the API's error shape, not an HTML page.
+urlpatterns.append(re_path(r"^.*$", api_not_found, name="not-found"))

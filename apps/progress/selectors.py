@@ -338,3 +338,100 @@ def track_view_for(*, track: Track, user: User | None) -> TrackView:
     ]
     completion = completion_for(user_ids=[user.pk], track_ids=[track.pk])[(user.pk, track.pk)]
     return TrackView(views, completion)
+
+
+# --- for the API ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepProgressState:
+    """Where the learner stands on one published step (absent progress means to do)."""
+
+    step_id: int
+    track_slug: str
+    status: str
+    status_changed_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+def published_step_get(*, step_id: int) -> Step | None:
+    """The step if it belongs to a published track, with its track (1 query)."""
+    return Step.objects.select_related("track").filter(pk=step_id, track__is_published=True).first()
+
+
+def step_progress_get(*, user: User, step: Step) -> StepProgressState:
+    """The learner's progress on a step (1 query)."""
+    progress = StepProgress.objects.filter(user=user, step=step).first()
+    if progress is None:
+        return StepProgressState(step.pk, step.track.slug, Status.TODO, None, None, None)
+    return StepProgressState(
+        step.pk,
+        step.track.slug,
+        progress.status,
+        progress.status_changed_at,
+        progress.started_at,
+        progress.completed_at,
+    )
+
+
+@dataclass(frozen=True)
+class TrackProgress:
+    statuses: dict[int, str]
+    completion: Completion
+
+
+def track_progress_for(*, user: User, track: Track, step_ids: Iterable[int]) -> TrackProgress:
+    """The learner's status on each of the track's steps and their completion (3 queries)."""
+    return TrackProgress(
+        statuses=step_statuses_for(user_id=user.pk, step_ids=step_ids),
+        completion=completion_for(user_ids=[user.pk], track_ids=[track.pk])[(user.pk, track.pk)],
+    )
+
+
+@dataclass(frozen=True)
+class ProgressChange:
+    id: int
+    step_id: int
+    track_slug: str
+    from_status: str
+    to_status: str
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class ProgressChanges:
+    changes: list[ProgressChange]
+    #: Pass this as ``since`` next time; it equals ``since`` when nothing changed.
+    cursor: int
+    has_more: bool
+
+
+def progress_changes_since(*, user: User, cursor: int, limit: int) -> ProgressChanges:
+    """The learner's status changes recorded after ``cursor`` (an event id), oldest first.
+
+    One query. Event ids only grow, so a client that stores the returned cursor sees
+    every change from every device exactly once, ``limit`` at a time.
+    """
+    rows = list(
+        ProgressEvent.objects.filter(user=user, pk__gt=cursor)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "step_id",
+            "step__track__slug",
+            "from_status",
+            "to_status",
+            "occurred_at",
+            "recorded_at",
+            "source",
+        )[: limit + 1]
+    )
+    changes = [ProgressChange(*row) for row in rows[:limit]]
+    return ProgressChanges(
+        changes=changes,
+        cursor=changes[-1].id if changes else cursor,
+        has_more=len(rows) > limit,
+    )

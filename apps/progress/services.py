@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -123,3 +124,222 @@ def _enrollment_touch(*, user: User, track_id: int, at: datetime) -> Enrollment:
         Enrollment.objects.filter(pk=enrollment.pk).update(last_activity_at=at)
         enrollment.last_activity_at = at
     return enrollment
+
+
+# --- offline sync -----------------------------------------------------------------------
+
+
+class SyncOutcome:
+    APPLIED = "applied"
+    STALE = "stale"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class SyncOperation:
+    """One change a device queued while offline. ``op_id`` is unique per change."""
+
+    op_id: str
+    step_id: int
+    status: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class SyncOperationResult:
+    op_id: str
+    result: str
+    step_id: int
+    #: For ``applied``: whether the status changed (and an event was recorded).
+    changed: bool = False
+    #: For ``rejected``: a stable reason code and a sentence saying what is wrong.
+    reason: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncedStatus:
+    step_id: int
+    status: str
+    status_changed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    results: list[SyncOperationResult]
+    #: The learner's status now on every known step the operations touched.
+    statuses: list[SyncedStatus]
+    #: The id of the learner's latest progress event: pull ``changes/?since=`` from here.
+    cursor: int
+
+
+@transaction.atomic
+def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
+    """Apply a batch of offline changes with last-write-wins by ``occurred_at``.
+
+    Per operation: a replayed ``op_id`` is a ``duplicate`` and does nothing; an unknown
+    status, a step that is not published or a time more than the allowed clock skew in
+    the future is ``rejected``; a change older than what the server holds for the step is
+    ``stale``; otherwise it is ``applied`` (ties go to the later arrival) and, when the
+    status changes, recorded as one event keyed by its ``op_id``. Operations on one step
+    are applied in ``occurred_at`` order whatever order they arrive in, so the history
+    is complete and the outcome does not depend on how the device queued them.
+
+    The whole batch is one transaction with a bounded number of queries: syncs of one
+    learner are serialised on their user row, progress rows are locked in step order.
+    """
+    now = timezone.now()
+    latest_allowed = now + timedelta(seconds=settings.STEPWISE_MAX_CLOCK_SKEW_SECONDS)
+    # Serialise this learner's syncs; NO KEY so inserts referencing the user don't wait.
+    list(User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk"))
+
+    step_ids = sorted({op.step_id for op in operations})
+    track_of: dict[int, int] = dict(
+        Step.objects.filter(pk__in=step_ids, track__is_published=True).values_list("pk", "track_id")
+    )
+    seen_keys = set(
+        ProgressEvent.objects.filter(
+            user=user, idempotency_key__in=[op.op_id for op in operations]
+        ).values_list("idempotency_key", flat=True)
+    )
+
+    outcome: dict[int, SyncOperationResult] = {}
+    eligible: list[tuple[int, SyncOperation]] = []
+    for index, op in enumerate(operations):
+        rejection = _sync_rejection(op, track_of, latest_allowed)
+        if op.op_id in seen_keys:
+            outcome[index] = SyncOperationResult(op.op_id, SyncOutcome.DUPLICATE, op.step_id)
+        elif rejection is not None:
+            reason, message = rejection
+            outcome[index] = SyncOperationResult(
+                op.op_id, SyncOutcome.REJECTED, op.step_id, reason=reason, message=message
+            )
+        else:
+            seen_keys.add(op.op_id)
+            eligible.append((index, op))
+
+    known_steps = [step_id for step_id in step_ids if step_id in track_of]
+    rows = _progress_rows_locked(user=user, step_ids=known_steps)
+    missing = sorted({op.step_id for _, op in eligible} - rows.keys())
+    if missing:
+        first_at: dict[int, datetime] = {}
+        for _, op in eligible:
+            if op.step_id in missing:
+                first_at[op.step_id] = min(first_at.get(op.step_id, op.occurred_at), op.occurred_at)
+        # A concurrent writer may create the same rows: theirs win, then we lock them.
+        StepProgress.objects.bulk_create(
+            [
+                StepProgress(
+                    user=user,
+                    step_id=step_id,
+                    status=Status.TODO,
+                    status_changed_at=first_at[step_id],
+                )
+                for step_id in missing
+            ],
+            ignore_conflicts=True,
+        )
+        rows.update(_progress_rows_locked(user=user, step_ids=missing))
+
+    events: list[ProgressEvent] = []
+    written: dict[int, StepProgress] = {}
+    eligible.sort(key=lambda pair: (pair[1].occurred_at, pair[0]))
+    for index, op in eligible:
+        progress = rows[op.step_id]
+        if op.occurred_at < progress.status_changed_at:
+            outcome[index] = SyncOperationResult(op.op_id, SyncOutcome.STALE, op.step_id)
+            continue
+        changed = progress.status != op.status
+        if changed:
+            events.append(
+                ProgressEvent(
+                    user=user,
+                    step_id=op.step_id,
+                    from_status=progress.status,
+                    to_status=op.status,
+                    occurred_at=op.occurred_at,
+                    source=Source.API,
+                    idempotency_key=op.op_id,
+                )
+            )
+            progress.status = op.status
+            if op.status in (Status.IN_PROGRESS, Status.DONE) and progress.started_at is None:
+                progress.started_at = op.occurred_at
+            progress.completed_at = op.occurred_at if op.status == Status.DONE else None
+        progress.status_changed_at = op.occurred_at
+        progress.updated_at = now
+        written[op.step_id] = progress
+        outcome[index] = SyncOperationResult(
+            op.op_id, SyncOutcome.APPLIED, op.step_id, changed=changed
+        )
+
+    if written:
+        # Every row exists and is locked: the upsert is one UPDATE per batch.
+        StepProgress.objects.bulk_create(
+            [written[step_id] for step_id in sorted(written)],
+            update_conflicts=True,
+            unique_fields=["user", "step"],
+            update_fields=[
+                "status",
+                "status_changed_at",
+                "started_at",
+                "completed_at",
+                "updated_at",
+            ],
+        )
+    if events:
+        ProgressEvent.objects.bulk_create(events)
+        _enrollments_touch(user=user, track_ids={track_of[e.step_id] for e in events}, at=now)
+    cursor = ProgressEvent.objects.filter(user=user).aggregate(latest=Max("pk"))["latest"] or 0
+    return SyncResult(
+        results=[outcome[index] for index in range(len(operations))],
+        statuses=[
+            SyncedStatus(step_id, rows[step_id].status, rows[step_id].status_changed_at)
+            if step_id in rows
+            else SyncedStatus(step_id, Status.TODO, None)
+            for step_id in known_steps
+        ],
+        cursor=cursor,
+    )
+
+
+def _sync_rejection(
+    op: SyncOperation, track_of: dict[int, int], latest_allowed: datetime
+) -> tuple[str, str] | None:
+    if op.status not in Status.values:
+        return (
+            "unknown_status",
+            f"{op.status!r} is not a step status; use one of {', '.join(Status.values)}.",
+        )
+    if op.step_id not in track_of:
+        return ("unknown_step", f"There is no published step with id {op.step_id}.")
+    if op.occurred_at > latest_allowed:
+        return (
+            "future_timestamp",
+            f"{op.occurred_at.isoformat()} is more than "
+            f"{settings.STEPWISE_MAX_CLOCK_SKEW_SECONDS} seconds in the future; "
+            "check the device clock.",
+        )
+    return None
+
+
+def _progress_rows_locked(*, user: User, step_ids: list[int]) -> dict[int, StepProgress]:
+    if not step_ids:
+        return {}
+    rows = StepProgress.objects.select_for_update().filter(user=user, step_id__in=step_ids)
+    return {row.step_id: row for row in rows.order_by("step_id")}
+
+
+def _enrollments_touch(*, user: User, track_ids: set[int], at: datetime) -> None:
+    """Enroll in the tracks not yet followed and note activity in the others: two queries."""
+    Enrollment.objects.bulk_create(
+        [
+            Enrollment(user=user, track_id=track_id, started_at=at, last_activity_at=at)
+            for track_id in sorted(track_ids)
+        ],
+        ignore_conflicts=True,
+    )
+    Enrollment.objects.filter(user=user, track_id__in=track_ids, last_activity_at__lt=at).update(
+        last_activity_at=at
+    )

@@ -5,6 +5,7 @@ The environment is read once, here, through django-environ. ``dev``, ``test`` an
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -174,7 +175,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- REST framework ---------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -315,15 +316,15 @@ REMINDERS_FROM_EMAIL = env("REMINDERS_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 # The API speaks JSON only; one exception handler gives every 4xx the documented shape.
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     # allauth's X-Session-Token, answering 401 (not 403) when a token is missing or stale.
-    "apps.core.api.SessionTokenAuthentication",
+    "apps.core.authentication.SessionTokenAuthentication",
     "rest_framework.authentication.SessionAuthentication",
 ]
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["rest_framework.parsers.JSONParser"]
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "apps.core.api.api_exception_handler"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "rest_framework.throttling.AnonRateThrottle",
-    "rest_framework.throttling.UserRateThrottle",
+    "apps.core.api.AnonThrottle",
+    "apps.core.api.UserThrottle",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": env("API_THROTTLE_ANON", default="120/min"),
@@ -333,6 +334,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 }
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_NUM_PROXIES", default=0)
 SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
+SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = "/api/v1"
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAny"]
 SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = []
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"StepStatusEnum": "apps.progress.models.Status"}

@@ -1,0 +1,129 @@
+"""API representations of tracks, steps and resources."""
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.content.models import Resource, Step, StepResource, Track
+from apps.progress.models import Status
+
+
+class TrackFilterSerializer(serializers.Serializer):
+    """Query parameters of the track list."""
+
+    level = serializers.ChoiceField(choices=Track.Level.choices, required=False)
+    goal = serializers.CharField(required=False, max_length=100, help_text="Exact goal.")
+    search = serializers.CharField(
+        required=False,
+        max_length=settings.API_SEARCH_MAX_LENGTH,
+        help_text="Words in the track's title.",
+    )
+
+
+class TrackSerializer(serializers.ModelSerializer):
+    step_count = serializers.IntegerField(read_only=True)
+    total_minutes = serializers.IntegerField(read_only=True)
+    learner_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Track
+        fields = [
+            "id",
+            "slug",
+            "title",
+            "summary",
+            "level",
+            "goal",
+            "step_count",
+            "total_minutes",
+            "learner_count",
+            "updated_at",
+        ]
+
+
+class TrackPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
+    previous = serializers.URLField(allow_null=True)
+    results = TrackSerializer(many=True)
+
+
+class StepRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Step
+        fields = ["id", "key", "title"]
+
+
+class StepResourceSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="resource.id")
+    url = serializers.URLField(source="resource.url")
+    title = serializers.CharField(source="resource.title")
+    kind = serializers.ChoiceField(source="resource.kind", choices=Resource.Kind.choices)
+    provider = serializers.CharField(source="resource.provider")
+    cost = serializers.ChoiceField(source="resource.cost", choices=Resource.Cost.choices)
+    duration = serializers.CharField(source="resource.duration")
+    language = serializers.CharField(source="resource.language")
+
+    class Meta:
+        model = StepResource
+        fields = ["id", "url", "title", "kind", "provider", "cost", "duration", "language", "note"]
+
+
+class StepSerializer(serializers.ModelSerializer):
+    prerequisites = StepRefSerializer(many=True)
+    resources = StepResourceSerializer(source="step_resources", many=True)
+    status = serializers.SerializerMethodField(
+        help_text="The signed-in learner's status; null when anonymous."
+    )
+
+    class Meta:
+        model = Step
+        fields = [
+            "id",
+            "key",
+            "position",
+            "title",
+            "description",
+            "estimated_minutes",
+            "is_optional",
+            "prerequisites",
+            "resources",
+            "status",
+        ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=Status.choices, allow_null=True))
+    def get_status(self, step: Step) -> str | None:
+        statuses: dict[int, str] | None = self.context.get("statuses")
+        return None if statuses is None else statuses.get(step.pk, Status.TODO)
+
+
+class TrackProgressSerializer(serializers.Serializer):
+    steps_done = serializers.IntegerField()
+    steps_total = serializers.IntegerField()
+    required_done = serializers.IntegerField()
+    required_total = serializers.IntegerField()
+    required_skipped = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    percent = serializers.IntegerField(help_text="Done required steps, of those not skipped.")
+    remaining_minutes = serializers.IntegerField()
+
+
+class TrackDetailSerializer(TrackSerializer):
+    description = serializers.CharField(help_text="Markdown.")
+    steps = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField(
+        help_text="The signed-in learner's progress; null when anonymous."
+    )
+
+    class Meta(TrackSerializer.Meta):
+        fields = [*TrackSerializer.Meta.fields, "description", "steps", "progress"]
+
+    @extend_schema_field(StepSerializer(many=True))
+    def get_steps(self, track: Track) -> Any:
+        return StepSerializer(self.context["steps"], many=True, context=self.context).data
+
+    @extend_schema_field(TrackProgressSerializer(allow_null=True))
+    def get_progress(self, track: Track) -> Any:
+        completion = self.context.get("completion")
+        return None if completion is None else TrackProgressSerializer(completion).data

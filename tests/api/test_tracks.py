@@ -1,0 +1,154 @@
+"""GET tracks/ and tracks/{slug}/: paging, filters, inline steps, statuses, ETags, budgets."""
+
+import pytest
+
+from apps.content.models import Track
+from apps.progress.models import Status
+from apps.progress.services import step_status_set
+from tests.api.conftest import build_track
+from tests.factories import TrackFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_list_shows_published_tracks_in_curated_order(anon):
+    TrackFactory(slug="second", position=2)
+    TrackFactory(slug="first", position=1)
+    TrackFactory(slug="draft", position=0, is_published=False)
+
+    body = anon.get("tracks/").json()
+
+    assert [t["slug"] for t in body["results"]] == ["first", "second"]
+    assert body["next"] is None
+
+
+def test_list_pages_with_a_cursor(anon, settings):
+    settings.API_TRACKS_PAGE_SIZE = 2
+    for n in range(5):
+        TrackFactory(slug=f"t{n}", position=n)
+
+    seen, url = [], "tracks/"
+    while url:
+        body = anon.get(url).json()
+        seen += [t["slug"] for t in body["results"]]
+        url = body["next"] and body["next"].split("testserver", 1)[1]
+
+    assert seen == ["t0", "t1", "t2", "t3", "t4"]
+
+
+def test_list_filters_by_level_goal_and_search(anon):
+    TrackFactory(slug="a", title="Transformers", level=Track.Level.ADVANCED, goal="Research")
+    TrackFactory(slug="b", title="Python first", level=Track.Level.BEGINNER, goal="Research")
+    TrackFactory(slug="c", title="Transformers lite", level=Track.Level.BEGINNER, goal="Build")
+
+    def slugs(**query):
+        return [t["slug"] for t in anon.get("tracks/", query).json()["results"]]
+
+    assert slugs(level="beginner") == ["b", "c"]
+    assert slugs(goal="Research") == ["a", "b"]
+    assert slugs(search="transformers") == ["a", "c"]
+    assert slugs(search="transformers", level="beginner") == ["c"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"level": "guru"}, "level"),
+        ({"search": "x" * 500}, "search"),
+        ({"search": "a\x00b"}, "search"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "cD1hYmM="}, "cursor"),  # base64 of "p=abc": a tampered position
+    ],
+)
+def test_list_refuses_bad_query_parameters_with_400(anon, query, field):
+    TrackFactory()
+
+    response = anon.get("tracks/", query)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert field in response.json()["error"]["fields"]
+
+
+def test_list_is_two_queries_for_an_anonymous_visitor(anon, django_assert_num_queries):
+    for n in range(30):
+        build_track(steps=3, slug=f"t{n}")
+    # 1 the page of tracks with step count, minutes and learner count as subqueries
+    with django_assert_num_queries(1):
+        response = anon.get("tracks/")
+    assert response.status_code == 200
+
+
+def test_detail_has_ordered_steps_with_prerequisites_and_resources(anon, track):
+    body = anon.get("tracks/llm-basics/").json()
+
+    assert [s["key"] for s in body["steps"]] == ["s0", "s1", "s2", "s3"]
+    assert body["steps"][1]["prerequisites"] == [
+        {"id": body["steps"][0]["id"], "key": "s0", "title": body["steps"][0]["title"]}
+    ]
+    assert sum(len(s["resources"]) for s in body["steps"]) == 6
+    assert {"url", "title", "kind", "cost", "note"} <= body["steps"][0]["resources"][0].keys()
+    # Anonymous: no statuses, no progress.
+    assert {s["status"] for s in body["steps"]} == {None}
+    assert body["progress"] is None
+
+
+def test_detail_shows_the_learners_statuses_and_progress(alice, track):
+    steps = list(track.steps.order_by("position"))
+    step_status_set(user=alice.user, step=steps[0], status=Status.DONE)
+    step_status_set(user=alice.user, step=steps[1], status=Status.IN_PROGRESS)
+
+    body = alice.get("tracks/llm-basics/").json()
+
+    assert [s["status"] for s in body["steps"]] == ["done", "in_progress", "todo", "todo"]
+    assert body["progress"]["percent"] == 25
+    assert body["progress"]["steps_done"] == 1
+    assert body["progress"]["in_progress"] == 1
+    assert body["progress"]["remaining_minutes"] == 180
+
+
+def test_detail_of_unknown_or_unpublished_track_is_404(alice):
+    TrackFactory(slug="draft", is_published=False)
+
+    for slug in ("nope", "draft"):
+        response = alice.get(f"tracks/{slug}/")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def test_detail_answers_if_none_match_with_304_until_something_changes(alice, track):
+    first = alice.get("tracks/llm-basics/")
+    etag = first["ETag"]
+
+    again = alice.get("tracks/llm-basics/", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+
+    # The learner's own progress is part of the answer: a change gives a new tag.
+    step_status_set(user=alice.user, step=track.steps.first(), status=Status.DONE)
+    changed = alice.get("tracks/llm-basics/", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+
+
+def test_list_answers_if_none_match_with_304(anon, track):
+    etag = anon.get("tracks/")["ETag"]
+    assert anon.get("tracks/", headers={"If-None-Match": etag}).status_code == 304
+    assert anon.get("tracks/", headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_detail_of_a_big_track_is_a_fixed_number_of_queries(alice, django_assert_num_queries):
+    build_track(steps=60, resources=200, slug="big")
+    step_status_set(
+        user=alice.user, step=Track.objects.get(slug="big").steps.first(), status=Status.DONE
+    )
+    # 1-2 the session behind the X-Session-Token (exists, load); 3 the user;
+    # 4 the track with its annotated counts; 5 steps; 6 prerequisites; 7 step resources
+    # with their resources; 8 the learner's statuses; 9-10 completion (per track, per learner)
+    with django_assert_num_queries(10):
+        response = alice.get("tracks/big/")
+    body = response.json()
+    assert len(body["steps"]) == 60
+    assert sum(len(s["resources"]) for s in body["steps"]) == 200
+    assert body["progress"]["steps_done"] == 1
