@@ -24,12 +24,12 @@ def duration(minutes: int | None) -> str:
 
 
 STATUS_LABELS = dict(Status.choices)
-# The buttons under each step, in the order a learner reaches for them.
+# The buttons under each step: a segmented control whose pressed button is the status.
 STATUS_ACTIONS: list[tuple[str, str]] = [
-    (Status.IN_PROGRESS, "Start"),
+    (Status.TODO, "To do"),
+    (Status.IN_PROGRESS, "In progress"),
     (Status.DONE, "Done"),
     (Status.SKIPPED, "Skip"),
-    (Status.TODO, "Back to to-do"),
 ]
 
 

@@ -1,0 +1,121 @@
+"""The learner's whole journey in a real browser (Playwright driving Debian's Chromium)."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+
+from apps.content.roadmaps import roadmap_paths
+from apps.content.services import roadmaps_load
+from tests.conftest import CHROMIUM
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(
+    os.environ.get("STEPWISE_SCREENSHOTS", settings.BASE_DIR / "test-artifacts" / "screenshots")
+)
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "a-long-passphrase-9"
+
+
+@pytest.fixture
+def page(live_server):
+    # Playwright's sync API runs an event loop in this thread; Django's ORM is only
+    # used from the test's own code between browser calls.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def test_learner_signs_up_ticks_a_step_and_sees_it_on_the_dashboard(page, capsys):
+    roadmaps_load(paths=roadmap_paths([], settings.STEPWISE_ROADMAPS_DIR))
+
+    # Sign up, then verify the email with the code it carries.
+    page.goto("/accounts/signup/")
+    page.get_by_label("Email:").fill("ada@example.com")
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again):").fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    page.wait_for_url(re.compile(r"/accounts/confirm-email/"))
+    code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", mail.outbox[-1].body, re.M).group(1)
+    page.get_by_label("Code:").fill(code)
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_text("Pick your first track").wait_for()
+
+    # Log out and back in with the new account.
+    page.get_by_role("button", name="Log out").click()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email:").fill("ada@example.com")
+    page.get_by_label("Password:").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_text("Pick your first track").wait_for()
+
+    # The catalog, then a track.
+    page.goto("/tracks/")
+    page.get_by_role("heading", name="Tracks", exact=True).wait_for()
+    shoot(page, "catalog")
+    page.get_by_role("link", name=re.compile("Generative AI")).first.click()
+    page.wait_for_url(re.compile(r"/tracks/generative-ai/"))
+    page.locator("#track-progress-label").get_by_text("0%", exact=True).wait_for()
+
+    # Mark the first step done: htmx swaps the step and the bar, the page is not reloaded.
+    page.evaluate("window.__stepwiseNoReload = true")
+    first_step = page.locator("li.step").first
+    first_step.get_by_role("button", name="Done").click()
+    first_step = page.locator("li.step").first
+    first_step.locator(".status-done, .status.status-done").first.wait_for()
+    page.locator("#track-progress-label").get_by_text(re.compile(r"\d+%")).wait_for()
+    page.locator("#track-progress-label").get_by_text("0%", exact=True).wait_for(state="detached")
+    progress = page.locator("#track-progress-label").inner_text()
+    assert re.search(r"[1-9]\d*% complete", progress), progress
+    assert page.evaluate("window.__stepwiseNoReload") is True
+
+    # Keyboard: focus the second step's "In progress" button and press Enter.
+    second = page.locator("li.step").nth(1)
+    second.get_by_role("button", name="In progress").focus()
+    page.keyboard.press("Enter")
+    page.locator("li.step").nth(1).locator(".status.status-in_progress").wait_for()
+    shoot(page, "track")
+
+    # The dashboard shows the track with its progress.
+    page.get_by_role("link", name="Dashboard").click()
+    card = page.locator(".enrollment").first
+    card.wait_for()
+    assert "Generative AI" in card.inner_text()
+    assert re.search(r"\d+%", card.inner_text())
+    assert "1 of" in card.inner_text()
+    shoot(page, "dashboard")
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("link", name="Log in").wait_for()
+
+    with capsys.disabled():
+        print(f"\nscreenshots of the catalog, a track and the dashboard: {SHOTS}")
