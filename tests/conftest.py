@@ -9,6 +9,7 @@ from django.db import connection
 from tests.factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _need(what: str, available: bool) -> None:
@@ -40,6 +41,8 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
         _need("PostgreSQL (set DATABASE_URL)", connection.vendor == "postgresql")
     if request.node.get_closest_marker("redis"):
         _need(f"Redis at {redis_url()}", _redis_answers())
+    if request.node.get_closest_marker("browser"):
+        _need(f"Chromium at {CHROMIUM}", os.access(CHROMIUM, os.X_OK))
 
 
 @pytest.fixture
