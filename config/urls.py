@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
 
@@ -11,8 +12,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("config.api")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("reminders/", include("apps.reminders.urls")),
     path("account/", include("apps.accounts.urls")),
     path("", include("apps.progress.urls")),
     path("", include("apps.content.urls")),

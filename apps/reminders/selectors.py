@@ -1,7 +1,48 @@
 """Reads for reminders: a learner's preferences, who is due, and what their email says."""
 
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+
 from apps.accounts.models import User
-from apps.reminders.models import ReminderPreferences
+from apps.content.models import Step, StepResource, Track
+from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
+from apps.progress.selectors import Completion, Streak, completion_for, streak_from_days
+from apps.reminders.models import (
+    DeliveryKind,
+    DeliveryStatus,
+    Frequency,
+    ReminderDelivery,
+    ReminderPreferences,
+)
+
+#: Kinds that count towards pausing (reminders the learner did not answer).
+NAGGING_KINDS = (DeliveryKind.REMINDER, DeliveryKind.GOAL)
+#: Kinds of which a learner gets at most one per local day.
+SCHEDULED_KINDS = (DeliveryKind.REMINDER, DeliveryKind.GOAL, DeliveryKind.PAUSED)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def reminder_preferences_get(*, user: User) -> ReminderPreferences:
@@ -11,3 +52,398 @@ def reminder_preferences_get(*, user: User) -> ReminderPreferences:
     """
     saved = ReminderPreferences.objects.filter(user=user).first()
     return saved if saved is not None else ReminderPreferences(user=user)
+
+
+@dataclass(frozen=True)
+class ReminderStatus:
+    preferences: ReminderPreferences
+    #: Reminders stopped after too many went unanswered; progress (or "keep on") resumes them.
+    paused: bool
+
+
+def reminder_status_get(*, user: User) -> ReminderStatus:
+    """The learner's preferences and whether their reminders are paused. Two queries:
+    1 the preferences; 2 whether a "paused" email went out after their last progress."""
+    preferences = reminder_preferences_get(user=user)
+    last_progress = (
+        ProgressEvent.objects.filter(user=OuterRef("user"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    kept_on = preferences.kept_on_at or _EPOCH
+    paused = (
+        ReminderDelivery.objects.filter(user=user, kind=DeliveryKind.PAUSED, due_at__gt=kept_on)
+        .exclude(status=DeliveryStatus.FAILED)
+        .annotate(last_progress=Subquery(last_progress))
+        .filter(Q(last_progress__isnull=True) | Q(last_progress__lt=F("due_at")))
+        .exists()
+    )
+    return ReminderStatus(preferences=preferences, paused=paused)
+
+
+# --- who is due -------------------------------------------------------------------------
+
+
+def window_start(moment: datetime) -> datetime:
+    """The start of the beat window ``moment`` falls in (UTC, on the window grid)."""
+    minutes = settings.REMINDERS_WINDOW_MINUTES
+    moment = moment.astimezone(UTC)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = int((moment - midnight).total_seconds() // 60)
+    return midnight + timedelta(minutes=elapsed - elapsed % minutes)
+
+
+@cache
+def zone_for(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def local_reminder_moment(day: date, hour: int, zone: zoneinfo.ZoneInfo) -> datetime:
+    """When ``hour`` o'clock on ``day`` happens in ``zone``, as one UTC instant.
+
+    An hour the clocks skip (spring forward) maps to the instant just after the gap; an
+    hour the clocks repeat (fall back) maps to its first occurrence: always exactly one.
+    """
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)  # fold=0
+
+
+def due_slots(*, start: datetime, timezones: Iterable[str]) -> dict[tuple[date, int], list[str]]:
+    """Per (local day, local hour), the zones whose reminder moment falls in the window."""
+    end = start + timedelta(minutes=settings.REMINDERS_WINDOW_MINUTES)
+    slots: dict[tuple[date, int], list[str]] = defaultdict(list)
+    for name in timezones:
+        try:
+            zone = zone_for(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+        today = start.astimezone(zone).date()
+        for day in (today - timedelta(days=1), today):
+            for hour in range(24):
+                if start <= local_reminder_moment(day, hour, zone) < end:
+                    slots[(day, hour)].append(name)
+    return dict(slots)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the selection decided for one learner whose reminder moment is now."""
+
+    user_id: int
+    email: str
+    timezone: str
+    window: str
+    #: The kind of email to send, or None when skipped.
+    kind: str | None
+    reason: str
+    steps_to_goal: int | None = None
+
+
+@dataclass
+class Selection:
+    moment: datetime
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def to_send(self) -> list[Decision]:
+        return [d for d in self.decisions if d.kind is not None]
+
+    @property
+    def skipped(self) -> list[Decision]:
+        return [d for d in self.decisions if d.kind is None]
+
+
+def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) -> QuerySet[User]:
+    """Learners whose reminder moment is ``start``, with every fact the rules need."""
+    default_hour = settings.REMINDERS_DEFAULT_HOUR
+    in_slot: list[tuple[Q, date]] = []
+    for (day, hour), zones in slots.items():
+        on_day = Q(r_frequency__in=[Frequency.DAILY, Frequency.OFF]) | Q(r_weekday=day.weekday())
+        in_slot.append((Q(timezone__in=zones, r_hour=hour) & on_day, day))
+    anywhere = Q()
+    for condition, _ in in_slot:
+        anywhere |= condition
+
+    prefs = "reminder_preferences__"
+    progress = ProgressEvent.objects.filter(user=OuterRef("pk")).order_by("-occurred_at")
+    week_start = start - timedelta(days=7)
+    unfinished_step = Step.objects.filter(track=OuterRef("track_id"), is_optional=False).exclude(
+        Exists(
+            StepProgress.objects.filter(
+                user=OuterRef(OuterRef("user_id")),
+                step=OuterRef("pk"),
+                status__in=[Status.DONE, Status.SKIPPED],
+            )
+        )
+    )
+    nagging = (
+        ReminderDelivery.objects.filter(
+            user=OuterRef("pk"), kind__in=NAGGING_KINDS, due_at__gt=OuterRef("reset_at")
+        )
+        .exclude(status=DeliveryStatus.FAILED)
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    done_this_week = (
+        StepProgress.objects.filter(
+            user=OuterRef("pk"), status=Status.DONE, completed_at__gte=week_start
+        )
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        User.objects.filter(is_active=True, timezone__in={z for zs in slots.values() for z in zs})
+        .annotate(
+            r_frequency=Coalesce(F(prefs + "reminder_frequency"), Value(Frequency.WEEKLY)),
+            r_weekday=Coalesce(F(prefs + "reminder_weekday"), Value(0)),
+            r_hour=Coalesce(
+                F(prefs + "reminder_hour"), F(prefs + "usual_hour"), Value(default_hour)
+            ),
+            r_goal=F(prefs + "weekly_goal"),
+        )
+        .filter(anywhere)
+        .annotate(
+            r_window=Case(
+                *(When(condition, then=Value(day.isoformat())) for condition, day in in_slot),
+                default=Value(""),
+            ),
+            last_progress_at=Subquery(progress.values("occurred_at")[:1]),
+            reset_at=Greatest(
+                Coalesce(
+                    Subquery(progress.values("occurred_at")[:1]),
+                    Value(_EPOCH, output_field=DateTimeField()),
+                ),
+                Coalesce(F(prefs + "kept_on_at"), Value(_EPOCH, output_field=DateTimeField())),
+            ),
+            has_verified_email=Exists(
+                EmailAddress.objects.filter(user=OuterRef("pk"), verified=True, primary=True)
+            ),
+            has_unfinished_track=Exists(
+                Enrollment.objects.filter(user=OuterRef("pk")).filter(Exists(unfinished_step))
+            ),
+            already_decided=Exists(
+                ReminderDelivery.objects.filter(
+                    user=OuterRef("pk"), kind__in=SCHEDULED_KINDS, window=OuterRef("r_window")
+                )
+            ),
+            paused=Exists(
+                ReminderDelivery.objects.filter(
+                    user=OuterRef("pk"), kind=DeliveryKind.PAUSED, due_at__gt=OuterRef("reset_at")
+                ).exclude(status=DeliveryStatus.FAILED)
+            ),
+            unanswered=Coalesce(Subquery(nagging), 0),
+            done_this_week=Case(
+                When(r_goal__isnull=True, then=Value(0)),
+                default=Coalesce(Subquery(done_this_week), 0),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("pk")
+    )
+
+
+_CANDIDATE_FACTS = (
+    "pk",
+    "email",
+    "timezone",
+    "r_frequency",
+    "r_weekday",
+    "r_goal",
+    "r_window",
+    "last_progress_at",
+    "has_verified_email",
+    "has_unfinished_track",
+    "already_decided",
+    "paused",
+    "unanswered",
+    "done_this_week",
+)
+
+
+def reminders_due_select(*, now: datetime) -> Selection:
+    """Decide, for every learner whose reminder moment falls in ``now``'s window, what to send.
+
+    Two queries whatever the number of learners: the time zones in use, then one query
+    over the learners due with every fact the rules need (computed in the database).
+    """
+    start = window_start(now)
+    selection = Selection(moment=start)
+    timezones = User.objects.filter(is_active=True).order_by().values_list("timezone", flat=True)
+    slots = due_slots(start=start, timezones=set(timezones.distinct()))
+    if not slots:
+        return selection
+    pause_after = settings.REMINDERS_PAUSE_AFTER
+    for row in _candidates(start=start, slots=slots).values(*_CANDIDATE_FACTS):
+        selection.decisions.append(_decide(row, start=start, pause_after=pause_after))
+    return selection
+
+
+def _decide(row: dict[str, Any], *, start: datetime, pause_after: int) -> Decision:
+    def skip(reason: str) -> Decision:
+        return Decision(row["pk"], row["email"], row["timezone"], row["r_window"], None, reason)
+
+    def send(kind: str, reason: str, steps_to_goal: int | None = None) -> Decision:
+        return Decision(
+            row["pk"], row["email"], row["timezone"], row["r_window"], kind, reason, steps_to_goal
+        )
+
+    frequency = row["r_frequency"]
+    if frequency == Frequency.OFF:
+        return skip("reminders are off")
+    if row["already_decided"]:
+        return skip(f"already has a reminder for {row['r_window']}")
+    if not row["has_verified_email"]:
+        return skip("no verified email address")
+    if not row["has_unfinished_track"]:
+        return skip("no unfinished track")
+    if row["paused"]:
+        return skip("paused: no progress since the last reminders")
+    if row["unanswered"] >= pause_after:
+        return send(DeliveryKind.PAUSED, f"{row['unanswered']} reminders in a row unanswered")
+    goal = row["r_goal"]
+    last_day_of_week = date.fromisoformat(row["r_window"]).weekday() == row["r_weekday"]
+    if goal and last_day_of_week and row["done_this_week"] < goal:
+        missing = goal - row["done_this_week"]
+        return send(DeliveryKind.GOAL, f"{missing} steps short of the weekly goal", missing)
+    since = start - timedelta(days=1 if frequency == Frequency.DAILY else 7)
+    last = row["last_progress_at"]
+    if last is not None and last >= since:
+        return skip(f"made progress since {since.isoformat()}")
+    return send(DeliveryKind.REMINDER, f"{frequency} reminder, no progress since {since:%Y-%m-%d}")
+
+
+# --- what an email says ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextStepInfo:
+    title: str
+    minutes: int
+    resource_title: str
+    resource_url: str
+
+
+@dataclass(frozen=True)
+class EmailContext:
+    """Everything one reminder email shows."""
+
+    user: User
+    kind: str
+    track: Track | None
+    completion: Completion | None
+    next_step: NextStepInfo | None
+    streak: Streak
+    weekly_goal: int | None
+    done_this_week: int
+    steps_to_goal: int | None
+
+
+def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, EmailContext]:
+    """The email context of every delivery given (users loaded), in 10 queries per batch.
+
+    1 preferences; 2 enrollments with tracks; 3-4 completion (completion_for); 5-7 next
+    steps (each track's steps, prerequisite edges, the learners' finished steps); 8 first
+    resources; 9 progress events (streaks); 10 steps done in the week (weekly goal).
+    """
+    if not deliveries:
+        return {}
+    user_ids = sorted({d.user_id for d in deliveries})
+    goals = dict(
+        ReminderPreferences.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "weekly_goal"
+        )
+    )
+    latest_track: dict[int, Track] = {}
+    for enrollment in Enrollment.objects.filter(user_id__in=user_ids).select_related("track"):
+        # Enrollment's default ordering is most recent activity first.
+        latest_track.setdefault(enrollment.user_id, enrollment.track)
+    track_ids = {track.pk for track in latest_track.values()}
+    completions = completion_for(user_ids=latest_track.keys(), track_ids=track_ids)
+    next_steps = _next_steps_batch(pairs={(u, t.pk) for u, t in latest_track.items()})
+    resources: dict[int, tuple[str, str]] = {}
+    first_resources = (
+        StepResource.objects.filter(step_id__in={s[0] for s in next_steps.values()})
+        .order_by("step_id", "position", "id")
+        .values_list("step_id", "resource__title", "resource__url")
+    )
+    for step_id, title, url in first_resources:
+        resources.setdefault(step_id, (title, url))
+
+    lookback = timedelta(days=settings.REMINDERS_STREAK_LOOKBACK_DAYS)
+    earliest_due = min(d.due_at for d in deliveries)
+    events = ProgressEvent.objects.filter(
+        user_id__in=user_ids, occurred_at__gte=earliest_due - lookback
+    ).order_by()
+    activity: dict[int, list[datetime]] = defaultdict(list)
+    for user_id, occurred_at in events.values_list("user_id", "occurred_at"):
+        activity[user_id].append(occurred_at)
+    done: dict[int, list[datetime]] = defaultdict(list)
+    completed = StepProgress.objects.filter(
+        user_id__in=user_ids, status=Status.DONE, completed_at__gte=earliest_due - timedelta(days=7)
+    )
+    for user_id, completed_at in completed.order_by().values_list("user_id", "completed_at"):
+        if completed_at is not None:
+            done[user_id].append(completed_at)
+
+    contexts: dict[int, EmailContext] = {}
+    for delivery in deliveries:
+        user, zone = delivery.user, zone_for(delivery.user.timezone)
+        today = delivery.due_at.astimezone(zone).date()
+        days = {moment.astimezone(zone).date() for moment in activity.get(user.pk, [])}
+        week_start = delivery.due_at - timedelta(days=7)
+        track = latest_track.get(user.pk)
+        step = next_steps.get((user.pk, track.pk)) if track else None
+        resource = resources.get(step[0], ("", "")) if step else ("", "")
+        contexts[delivery.pk] = EmailContext(
+            user=user,
+            kind=delivery.kind,
+            track=track,
+            completion=completions.get((user.pk, track.pk)) if track else None,
+            next_step=NextStepInfo(step[1], step[2], *resource) if step else None,
+            streak=streak_from_days(days, today=today),
+            weekly_goal=goals.get(user.pk),
+            done_this_week=sum(
+                1 for m in done.get(user.pk, []) if week_start <= m <= delivery.due_at
+            ),
+            steps_to_goal=delivery.steps_to_goal,
+        )
+    return contexts
+
+
+def _next_steps_batch(
+    *, pairs: set[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[int, str, int]]:
+    """Per (learner, track), the next step (id, title, minutes) as ``next_steps_for`` picks it,
+    for many learners in three queries."""
+    if not pairs:
+        return {}
+    users = {u for u, _ in pairs}
+    tracks = {t for _, t in pairs}
+    steps = list(
+        Step.objects.filter(track_id__in=tracks)
+        .order_by("track_id", "position", "id")
+        .values_list("id", "track_id", "title", "estimated_minutes")
+    )
+    requires: dict[int, list[int]] = defaultdict(list)
+    edges = Step.prerequisites.through.objects.filter(from_step__track_id__in=tracks)
+    for after, before in edges.values_list("from_step_id", "to_step_id"):
+        requires[after].append(before)
+    finished: dict[int, set[int]] = defaultdict(set)
+    for user_id, step_id in StepProgress.objects.filter(
+        user_id__in=users, step__track_id__in=tracks, status__in=[Status.DONE, Status.SKIPPED]
+    ).values_list("user_id", "step_id"):
+        finished[user_id].add(step_id)
+    by_track: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+    for step_id, track_id, title, minutes in steps:
+        by_track[track_id].append((step_id, title, minutes))
+    result: dict[tuple[int, int], tuple[int, str, int]] = {}
+    for user_id, track_id in pairs:
+        mine = finished.get(user_id, set())
+        for step in by_track.get(track_id, []):
+            if step[0] not in mine and all(b in mine for b in requires.get(step[0], [])):
+                result[(user_id, track_id)] = step
+                break
+    return result

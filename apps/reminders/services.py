@@ -1,12 +1,35 @@
 """State changes for reminders. Views, API views, admin, tasks and commands call these."""
 
+import contextlib
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import get_connection
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.reminders.models import ReminderPreferences
+from apps.progress.models import ProgressEvent
+from apps.reminders.emails import reminder_message_render
+from apps.reminders.models import (
+    DeliveryKind,
+    DeliveryStatus,
+    ReminderDelivery,
+    ReminderPreferences,
+)
+from apps.reminders.selectors import (
+    Selection,
+    reminder_email_contexts,
+    reminders_due_select,
+    zone_for,
+)
 
 EDITABLE_FIELDS = ("reminder_frequency", "reminder_weekday", "reminder_hour", "weekly_goal")
 
@@ -16,7 +39,8 @@ def reminder_preferences_update(*, user: User, **changes: Any) -> ReminderPrefer
     """Change any of the four preference fields; creates the row on first use.
 
     Raises ``ValidationError`` with one message per field at fault (unknown fields included)
-    and changes nothing then.
+    and changes nothing then. Clearing the hour ("when I usually study") computes the
+    learner's usual hour at once.
     """
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
@@ -27,5 +51,260 @@ def reminder_preferences_update(*, user: User, **changes: Any) -> ReminderPrefer
     for name, value in changes.items():
         setattr(preferences, name, value)
     preferences.full_clean(exclude=["user"])
+    if preferences.reminder_hour is None and preferences.usual_hour_computed_at is None:
+        now = timezone.now()
+        preferences.usual_hour = _usual_hours(users=[(user.pk, user.timezone)], now=now).get(
+            user.pk
+        )
+        preferences.usual_hour_computed_at = now
     preferences.save()
     return preferences
+
+
+@transaction.atomic
+def reminders_unsubscribe(*, user: User) -> ReminderPreferences:
+    """Turn the learner's reminders off (the one-click unsubscribe)."""
+    preferences, _ = ReminderPreferences.objects.select_for_update().get_or_create(user=user)
+    preferences.reminder_frequency = "off"
+    preferences.unsubscribed_at = timezone.now()
+    preferences.save(update_fields=["reminder_frequency", "unsubscribed_at", "updated_at"])
+    return preferences
+
+
+@transaction.atomic
+def reminders_keep_on(*, user: User, at: datetime | None = None) -> ReminderPreferences:
+    """The learner keeps reminders on after they paused: counting unanswered ones restarts."""
+    preferences, _ = ReminderPreferences.objects.select_for_update().get_or_create(user=user)
+    preferences.kept_on_at = at or timezone.now()
+    preferences.save(update_fields=["kept_on_at", "updated_at"])
+    return preferences
+
+
+# --- "when I usually study" --------------------------------------------------------------
+
+
+def _usual_hours(*, users: Iterable[tuple[int, str]], now: datetime) -> dict[int, int]:
+    """Per learner, the local hour they most often made progress at lately (1 query).
+
+    Ties go to the hour of the most recent progress among them. Learners without
+    progress in the period are absent.
+    """
+    zones = dict(users)
+    since = now - timedelta(days=settings.REMINDERS_USUAL_HOUR_DAYS)
+    counts: dict[int, Counter[int]] = defaultdict(Counter)
+    latest: dict[tuple[int, int], datetime] = {}
+    rows = ProgressEvent.objects.filter(user_id__in=list(zones), occurred_at__gte=since)
+    for user_id, occurred_at in rows.order_by().values_list("user_id", "occurred_at"):
+        try:
+            hour = timezone.localtime(occurred_at, zone_for(zones[user_id])).hour
+        except ValueError:
+            continue
+        counts[user_id][hour] += 1
+        key = (user_id, hour)
+        latest[key] = max(latest.get(key, occurred_at), occurred_at)
+    usual: dict[int, int] = {}
+    for user_id, per_hour in counts.items():
+        usual[user_id] = max(per_hour, key=lambda h: (per_hour[h], latest[(user_id, h)]))
+    return usual
+
+
+def reminder_usual_hours_refresh(*, now: datetime | None = None) -> int:
+    """Recompute the usual study hour of every learner who lets Stepwise pick the hour.
+
+    Works in batches (a few queries each); creates preference rows with the defaults for
+    learners who have none. Returns how many learners were refreshed.
+    """
+    now = now or timezone.now()
+    batch_size = settings.REMINDERS_USUAL_HOUR_BATCH_SIZE
+    learners = (
+        User.objects.filter(is_active=True)
+        .exclude(reminder_preferences__reminder_hour__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "timezone")
+    )
+    refreshed = 0
+    last_pk = 0
+    while True:
+        batch = list(learners.filter(pk__gt=last_pk)[:batch_size])
+        if not batch:
+            return refreshed
+        last_pk = batch[-1][0]
+        hours = _usual_hours(users=batch, now=now)
+        with transaction.atomic():
+            ReminderPreferences.objects.bulk_create(
+                [
+                    ReminderPreferences(
+                        user_id=pk, usual_hour=hours.get(pk), usual_hour_computed_at=now
+                    )
+                    for pk, _ in batch
+                ],
+                update_conflicts=True,
+                unique_fields=["user"],
+                update_fields=["usual_hour", "usual_hour_computed_at"],
+            )
+        refreshed += len(batch)
+
+
+# --- deciding and sending ----------------------------------------------------------------
+
+
+@dataclass
+class ScheduleResult:
+    selection: Selection
+    #: Deliveries this run created (another run may have created the rest first).
+    created_ids: list[int] = field(default_factory=list)
+
+
+@transaction.atomic
+def reminders_due_schedule(*, now: datetime) -> ScheduleResult:
+    """Decide who gets which reminder for ``now``'s window and record one delivery each.
+
+    The decision and the delivery rows commit together; the unique (learner, kind, window)
+    constraint makes a second run, a second beat or a retried task create nothing. Only
+    the rows this run created are handed to the send tasks, after commit, in chunks.
+    """
+    selection = reminders_due_select(now=now)
+    run_id = uuid.uuid4()
+    ReminderDelivery.objects.bulk_create(
+        [
+            ReminderDelivery(
+                user_id=decision.user_id,
+                kind=decision.kind or "",
+                window=decision.window,
+                due_at=selection.moment,
+                steps_to_goal=decision.steps_to_goal,
+                run_id=run_id,
+            )
+            for decision in selection.to_send
+        ],
+        ignore_conflicts=True,
+    )
+    created = list(
+        ReminderDelivery.objects.filter(run_id=run_id).order_by("pk").values_list("pk", flat=True)
+    )
+    transaction.on_commit(lambda: _send_in_chunks(created))
+    return ScheduleResult(selection=selection, created_ids=created)
+
+
+@transaction.atomic
+def reminder_test_send(*, user: User, now: datetime | None = None) -> ReminderDelivery:
+    """Send the learner (a staff member trying it out) a reminder now, whatever the rules."""
+    now = now or timezone.now()
+    delivery = ReminderDelivery.objects.create(
+        user=user, kind=DeliveryKind.TEST, window=now.isoformat(), due_at=now
+    )
+    transaction.on_commit(lambda: _send_in_chunks([delivery.pk]))
+    return delivery
+
+
+def _send_in_chunks(delivery_ids: list[int]) -> None:
+    from apps.reminders.tasks import reminders_send_chunk
+
+    size = settings.REMINDERS_SEND_CHUNK_SIZE
+    for offset in range(0, len(delivery_ids), size):
+        reminders_send_chunk.delay(delivery_ids[offset : offset + size])
+
+
+@dataclass
+class SendOutcome:
+    sent: list[int] = field(default_factory=list)
+    #: Failed this time and will be tried again after ``retry_in`` seconds.
+    retry: list[int] = field(default_factory=list)
+    retry_in: float = 0.0
+    failed: list[int] = field(default_factory=list)
+
+
+def reminder_deliveries_send(*, delivery_ids: list[int]) -> SendOutcome:
+    """Send the pending deliveries among ``delivery_ids`` over one email connection.
+
+    A delivery is claimed (pending → sending) by one atomic update first, so two workers
+    given the same ids never both send it. Failures go back to pending for a retry with
+    backoff, or end as failed with the error after the last attempt.
+    """
+    outcome = SendOutcome()
+    claim, now = uuid.uuid4(), timezone.now()
+    ReminderDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.SENDING, claim_id=claim, claimed_at=now
+    )
+    deliveries = list(
+        ReminderDelivery.objects.filter(claim_id=claim, status=DeliveryStatus.SENDING)
+        .select_related("user")
+        .order_by("pk")
+    )
+    if not deliveries:
+        return outcome
+    errors: dict[int, str] = {}
+    try:
+        contexts = reminder_email_contexts(deliveries=deliveries)
+        connection = get_connection()
+        connection.open()
+    except Exception as exc:
+        errors = dict.fromkeys((d.pk for d in deliveries), _describe(exc))
+    else:
+        try:
+            for delivery in deliveries:
+                try:
+                    message = reminder_message_render(contexts[delivery.pk])
+                    message.connection = connection
+                    message.send()
+                except Exception as exc:
+                    errors[delivery.pk] = _describe(exc)
+                else:
+                    outcome.sent.append(delivery.pk)
+        finally:
+            # A failed QUIT does not unsend anything.
+            with contextlib.suppress(Exception):
+                connection.close()
+    _record(deliveries=deliveries, sent=outcome.sent, errors=errors, outcome=outcome)
+    return outcome
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+@transaction.atomic
+def _record(
+    *,
+    deliveries: list[ReminderDelivery],
+    sent: list[int],
+    errors: dict[int, str],
+    outcome: SendOutcome,
+) -> None:
+    now = timezone.now()
+    if sent:
+        ReminderDelivery.objects.filter(pk__in=sent).update(
+            status=DeliveryStatus.SENT, sent_at=now, attempts=F("attempts") + 1, error=""
+        )
+    max_attempts = settings.REMINDERS_SEND_MAX_ATTEMPTS
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for delivery in deliveries:
+        if delivery.pk not in errors:
+            continue
+        final = delivery.attempts + 1 >= max_attempts
+        status: str = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
+        groups[(status, errors[delivery.pk])].append(delivery.pk)
+        if final:
+            outcome.failed.append(delivery.pk)
+        else:
+            outcome.retry.append(delivery.pk)
+            backoff = settings.REMINDERS_SEND_BACKOFF_SECONDS * 2**delivery.attempts
+            outcome.retry_in = max(
+                outcome.retry_in, min(backoff, settings.REMINDERS_SEND_BACKOFF_MAX_SECONDS)
+            )
+    for (status, error), ids in groups.items():
+        ReminderDelivery.objects.filter(pk__in=ids).update(
+            status=status, error=error, attempts=F("attempts") + 1, claim_id=None
+        )
+
+
+def reminder_deliveries_fail_stale(*, now: datetime | None = None) -> int:
+    """Deliveries left "sending" by a lost worker: recorded as failed, never sent twice."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(minutes=settings.REMINDERS_SENDING_STALE_MINUTES)
+    return ReminderDelivery.objects.filter(
+        status=DeliveryStatus.SENDING, claimed_at__lt=stale_before
+    ).update(
+        status=DeliveryStatus.FAILED,
+        error="Interrupted while sending (worker lost); not resent to avoid a duplicate.",
+    )

@@ -1,0 +1,64 @@
+"""Reminder emails: HTML and plain-text parts from templates, with one-click unsubscribe."""
+
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from apps.reminders.selectors import EmailContext
+from apps.reminders.tokens import KEEP_ON_SALT, UNSUBSCRIBE_SALT, token_make
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _language(context: EmailContext) -> str:
+    # Accounts have no language of their own yet; the site language applies until they do.
+    return getattr(context.user, "language", "") or settings.LANGUAGE_CODE
+
+
+def reminder_message_render(context: EmailContext) -> EmailMultiAlternatives:
+    """One learner's email, ready to send (no queries)."""
+    user = context.user
+    unsubscribe_token = token_make(user_id=user.pk, salt=UNSUBSCRIBE_SALT)
+    unsubscribe_url = _absolute(reverse("reminders:unsubscribe", args=[unsubscribe_token]))
+    values: dict[str, Any] = {
+        "c": context,
+        "name": user.name,
+        "continue_url": _absolute(
+            reverse("content:track", args=[context.track.slug])
+            if context.track
+            else reverse("content:catalog")
+        ),
+        "preferences_url": _absolute(reverse("reminders:preferences")),
+        "unsubscribe_url": unsubscribe_url,
+        "keep_on_url": _absolute(
+            reverse("reminders:keep_on", args=[token_make(user_id=user.pk, salt=KEEP_ON_SALT)])
+        ),
+        "site_url": settings.SITE_URL,
+    }
+    with translation.override(_language(context)):
+        subject = " ".join(render_to_string("reminders/email/subject.txt", values).split())
+        text = render_to_string("reminders/email/reminder.txt", values)
+        html = render_to_string("reminders/email/reminder.html", values)
+    mailto = f"mailto:{settings.REMINDERS_UNSUBSCRIBE_MAILTO}?subject=" + quote(
+        f"unsubscribe {unsubscribe_token}"
+    )
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.REMINDERS_FROM_EMAIL,
+        to=[user.email],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message

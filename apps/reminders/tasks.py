@@ -1,0 +1,39 @@
+"""Celery tasks: thin wrappers that take ids or a moment and call the services."""
+
+from datetime import datetime
+
+from celery import shared_task
+from django.utils import timezone
+
+from apps.reminders import services
+
+
+@shared_task(name="reminders.send_due")
+def reminders_send_due(moment: str | None = None) -> int:
+    """The beat task (every 15 minutes): decide who is due now and fan out the sends.
+
+    ``moment`` (ISO-8601) re-runs a past window; a re-run sends nothing already sent.
+    """
+    services.reminder_deliveries_fail_stale()
+    now = datetime.fromisoformat(moment) if moment else timezone.now()
+    result = services.reminders_due_schedule(now=now)
+    return len(result.created_ids)
+
+
+@shared_task(name="reminders.send_chunk", acks_late=True)
+def reminders_send_chunk(delivery_ids: list[int]) -> int:
+    """Send a chunk of deliveries over one connection; failures come back later, with backoff.
+
+    Idempotent: only deliveries still pending are sent, so a duplicate or retried task
+    sends nothing twice.
+    """
+    outcome = services.reminder_deliveries_send(delivery_ids=delivery_ids)
+    if outcome.retry:
+        reminders_send_chunk.apply_async(args=(outcome.retry,), countdown=outcome.retry_in)
+    return len(outcome.sent)
+
+
+@shared_task(name="reminders.usual_hours_refresh")
+def reminders_usual_hours_refresh() -> int:
+    """Daily: recompute "when I usually study" for learners who leave the hour empty."""
+    return services.reminder_usual_hours_refresh()
