@@ -1,5 +1,6 @@
 """Fixtures for the REST API: learners signed in through allauth headless, tracks to read."""
 
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -117,7 +118,7 @@ def build_track(*, steps: int = 3, resources: int = 0, **track_fields: Any) -> T
     ``resources`` resources spread over the steps."""
     track = TrackFactory(**track_fields)
     made = [StepFactory(track=track, position=n, key=f"s{n}") for n in range(steps)]
-    for before, after in zip(made, made[1:], strict=False):
+    for before, after in itertools.pairwise(made):
         after.prerequisites.add(before)
     for n in range(resources):
         StepResourceFactory(step=made[n % steps], resource=ResourceFactory(), position=n)
