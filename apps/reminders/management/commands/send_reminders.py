@@ -29,9 +29,10 @@ class Command(BaseCommand):
             return
         result = reminders_due_schedule(now=now)
         self._report(result.selection)
+        raced = len(result.selection.to_send) - len(result.created_ids)
         self.stdout.write(
-            f"Created {len(result.created_ids)} deliveries "
-            f"({len(result.selection.to_send) - len(result.created_ids)} already existed)."
+            f"Created {len(result.created_ids)} deliveries"
+            + (f" ({raced} already created by a concurrent run)." if raced else ".")
         )
 
     def _moment(self, value: str | None) -> datetime:

@@ -1,0 +1,184 @@
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import override_settings
+from django.utils import timezone
+
+from apps.reminders.models import DeliveryStatus, ReminderDelivery
+from apps.reminders.services import (
+    reminder_deliveries_fail_stale,
+    reminder_deliveries_send,
+    reminders_due_schedule,
+)
+from apps.reminders.tasks import reminders_send_chunk
+from tests.reminders.conftest import study
+from tests.reminders.smtp import Recorder, smtp_server
+from tests.reminders.test_selection import SEVEN_IST
+
+pytestmark = pytest.mark.django_db
+
+
+def smtp_settings(port: int):
+    return override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=port,
+        EMAIL_HOST_USER="",
+        EMAIL_HOST_PASSWORD="",
+        EMAIL_USE_TLS=False,
+        EMAIL_USE_SSL=False,
+        EMAIL_TIMEOUT=5,
+        SITE_URL="https://stepwise.example",
+    )
+
+
+def test_end_to_end_through_a_real_smtp_server(
+    make_learner, track, django_capture_on_commit_callbacks
+):
+    recorder = Recorder()
+    learner = make_learner(timezone="Asia/Kolkata", reminder_hour=7, weekly_goal=4)
+    others = [make_learner(timezone="Asia/Kolkata", reminder_hour=7) for _ in range(2)]
+    study(learner, track, SEVEN_IST - timedelta(days=9), status="in_progress")
+
+    with smtp_server(recorder) as port, smtp_settings(port):
+        with django_capture_on_commit_callbacks(execute=True):
+            reminders_due_schedule(now=SEVEN_IST)
+
+    # One connection for the chunk of three.
+    assert recorder.connections == 1
+    assert sorted(m["To"] for m in recorder.messages) == sorted(u.email for u in [learner, *others])
+    message = next(m for m in recorder.messages if m["To"] == learner.email)
+    # Monday is the last day of the learner's week and they are behind their goal.
+    assert message["Subject"] == "You are 4 steps from your weekly goal"
+    assert {m["Subject"] for m in recorder.messages if m["To"] != learner.email} == {
+        "Your next step in Generative AI"
+    }
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url, mailto = (part.strip(" <>") for part in message["List-Unsubscribe"].split(","))
+    assert url.startswith("https://stepwise.example/reminders/unsubscribe/")
+    assert mailto.startswith("mailto:unsubscribe@stepwise.localhost?subject=unsubscribe%20")
+    assert message.is_multipart()
+    parts = {part.get_content_type(): part for part in message.walk()}
+    text = parts["text/plain"].get_payload(decode=True).decode()
+    html = parts["text/html"].get_payload(decode=True).decode()
+    for body in (text, html):
+        assert "Generative AI" in body
+        assert "0% complete (0 of 3 steps)" in body
+        assert "Step 1" in body  # the next step
+        assert "Course 1" in body  # its first resource
+        assert "Weekly goal: 0 of 4 steps" in body
+        assert f"https://stepwise.example/tracks/{track.slug}/" in body
+        assert "https://stepwise.example/reminders/preferences/" in body
+        assert url in body
+    assert f'href="{url}"' in html
+    assert ReminderDelivery.objects.filter(status=DeliveryStatus.SENT).count() == 3
+
+
+def test_the_email_shows_a_streak_at_risk(make_learner, track, django_capture_on_commit_callbacks):
+    learner = make_learner(timezone="Asia/Kolkata", reminder_frequency="daily", reminder_hour=7)
+    # Studied on the two days before, not yet today (IST): a 2-day streak at risk.
+    for days_ago, position in ((2, 0), (1, 1)):
+        study(learner, track, SEVEN_IST - timedelta(days=days_ago, hours=2), position=position)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reminders_due_schedule(now=SEVEN_IST)
+
+    (message,) = mail.outbox
+    assert "Current streak: 2 days. Study today to keep it going." in message.body
+    assert "Next step: Step 3" in message.body
+
+
+def test_failed_sends_are_retried_then_end_failed_with_the_error(
+    make_learner, django_capture_on_commit_callbacks
+):
+    refused = make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    accepted = make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    recorder = Recorder(refuse={refused.email})
+
+    with smtp_server(recorder) as port, smtp_settings(port):
+        with override_settings(REMINDERS_SEND_MAX_ATTEMPTS=3):
+            with django_capture_on_commit_callbacks(execute=True):
+                reminders_due_schedule(now=SEVEN_IST)
+
+    # Eager tasks run their retries at once: three attempts, three connections.
+    assert recorder.connections == 3
+    failed = ReminderDelivery.objects.get(user=refused)
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 3)
+    assert "SMTPRecipientsRefused" in failed.error
+    assert "Mailbox unavailable" in failed.error
+    sent = ReminderDelivery.objects.get(user=accepted)
+    assert (sent.status, sent.attempts, sent.error) == (DeliveryStatus.SENT, 1, "")
+    assert [m["To"] for m in recorder.messages] == [accepted.email]
+
+
+def test_a_retry_waits_with_exponential_backoff(make_learner):
+    make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    created = reminders_due_schedule(now=SEVEN_IST).created_ids
+    recorder = Recorder(refuse={ReminderDelivery.objects.get().user.email})
+
+    with smtp_server(recorder) as port, smtp_settings(port):
+        first = reminder_deliveries_send(delivery_ids=created)
+        second = reminder_deliveries_send(delivery_ids=created)
+
+    assert first.retry == second.retry == created
+    assert second.retry_in == 2 * first.retry_in
+    assert ReminderDelivery.objects.get().status == DeliveryStatus.PENDING
+
+
+def test_an_unreachable_server_is_an_error_on_every_delivery(make_learner):
+    make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    created = reminders_due_schedule(now=SEVEN_IST).created_ids
+    from tests.reminders.smtp import free_port
+
+    with smtp_settings(free_port()):
+        outcome = reminder_deliveries_send(delivery_ids=created)
+
+    assert outcome.retry == created
+    assert "ConnectionRefusedError" in ReminderDelivery.objects.get().error
+
+
+def test_a_duplicated_send_task_sends_once(make_learner):
+    make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    created = reminders_due_schedule(now=SEVEN_IST).created_ids
+
+    assert reminders_send_chunk(created) == 1
+    assert reminders_send_chunk(created) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_a_delivery_another_worker_holds_is_not_sent(make_learner):
+    make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    created = reminders_due_schedule(now=SEVEN_IST).created_ids
+    ReminderDelivery.objects.update(status=DeliveryStatus.SENDING, claimed_at=timezone.now())
+
+    assert reminders_send_chunk(created) == 0
+    assert mail.outbox == []
+    # Left "sending" by a lost worker: recorded as failed later, never sent twice.
+    later = timezone.now() + timedelta(hours=1)
+    assert reminder_deliveries_fail_stale(now=later) == 1
+    delivery = ReminderDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "not resent" in delivery.error
+
+
+def test_sending_a_chunk_costs_a_bounded_number_of_queries(
+    make_learner, track, django_assert_max_num_queries
+):
+    def chunk_queries(n: int) -> int:
+        ReminderDelivery.objects.all().delete()
+        for _ in range(n):
+            make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+        created = reminders_due_schedule(now=SEVEN_IST).created_ids
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert len(reminder_deliveries_send(delivery_ids=created).sent) == len(created)
+        return len(queries)
+
+    # 1 claim; 2 claimed rows with users; 3-12 the email contexts; 13 mark sent
+    # (plus the savepoint around the status update).
+    small, large = chunk_queries(2), chunk_queries(12)
+    assert small == large
+    assert large <= 16
