@@ -41,9 +41,12 @@ def test_end_to_end_through_a_real_smtp_server(
     others = [make_learner(timezone="Asia/Kolkata", reminder_hour=7) for _ in range(2)]
     study(learner, track, SEVEN_IST - timedelta(days=9), status="in_progress")
 
-    with smtp_server(recorder) as port, smtp_settings(port):
-        with django_capture_on_commit_callbacks(execute=True):
-            reminders_due_schedule(now=SEVEN_IST)
+    with (
+        smtp_server(recorder) as port,
+        smtp_settings(port),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        reminders_due_schedule(now=SEVEN_IST)
 
     # One connection for the chunk of three.
     assert recorder.connections == 1
@@ -96,10 +99,13 @@ def test_failed_sends_are_retried_then_end_failed_with_the_error(
     accepted = make_learner(timezone="Asia/Kolkata", reminder_hour=7)
     recorder = Recorder(refuse={refused.email})
 
-    with smtp_server(recorder) as port, smtp_settings(port):
-        with override_settings(REMINDERS_SEND_MAX_ATTEMPTS=3):
-            with django_capture_on_commit_callbacks(execute=True):
-                reminders_due_schedule(now=SEVEN_IST)
+    with (
+        smtp_server(recorder) as port,
+        smtp_settings(port),
+        override_settings(REMINDERS_SEND_MAX_ATTEMPTS=3),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        reminders_due_schedule(now=SEVEN_IST)
 
     # Eager tasks run their retries at once: three attempts, three connections.
     assert recorder.connections == 3

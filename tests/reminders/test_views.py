@@ -198,7 +198,7 @@ def test_staff_send_themselves_a_test_reminder(staff_client, django_capture_on_c
 def test_the_deliveries_changelist_filters_by_kind_and_status(
     admin_client, make_learner, django_assert_num_queries
 ):
-    for n in range(5):
+    for _ in range(5):
         make_learner(timezone="Asia/Kolkata", reminder_hour=7)
     reminders_due_schedule(now=SEVEN_IST)
     ReminderDelivery.objects.filter(pk=ReminderDelivery.objects.first().pk).update(
