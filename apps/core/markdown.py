@@ -1,11 +1,16 @@
 """Markdown written by curators, rendered to HTML that is safe to show."""
 
+from functools import lru_cache
+
 import markdown as markdown_lib
 import nh3
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
 
+# Descriptions repeat on every page view and change rarely: render each text once per
+# process. The key is the text itself, so an edited description is simply a new entry.
+@lru_cache(maxsize=8192)
 def markdown_render(text: str) -> SafeString:
     """Render Markdown and strip everything outside an allow-list of tags.
 

@@ -1,0 +1,251 @@
+"""Learner web benchmark: the dashboard and a track page on a large PostgreSQL database.
+
+Fills PostgreSQL with 10,000 learners, 50 tracks of 40 steps and about 1,000,000 step
+statuses with as many events (COPY, in bulk), then times the dashboard and a track page
+for a learner enrolled in 20 tracks, next to a bare Django view, in the same process.
+Server time is measured around Django's request handling (test client, no network).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/stepwise_bench python bench/web_bench.py
+
+Not a pass/fail test: it prints figures for bench/RESULTS.md.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/stepwise_bench")
+
+LEARNERS = 10_000
+TRACKS = 50
+STEPS_PER_TRACK = 40
+TRACKS_PER_LEARNER = 5  # 10,000 x 5 tracks x 20 statuses = 1,000,000 statuses
+STATUSES_PER_TRACK = 20
+HERO_TRACKS = 20
+
+
+def ensure_database() -> None:
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    admin = url._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def fill(rng: random.Random) -> None:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.content.models import Resource, Step, StepResource, Track
+
+    if Track.objects.filter(slug="bench-track-0").exists():
+        print("data already present; reusing it (drop the database to refill)")
+        return
+    started = time.perf_counter()
+    now = timezone.now()
+    with transaction.atomic():
+        tracks = Track.objects.bulk_create(
+            Track(
+                slug=f"bench-track-{t}",
+                title=f"Bench track {t}",
+                level="beginner",
+                goal=f"Goal {t % 5}",
+                is_published=True,
+                position=t,
+            )
+            for t in range(TRACKS)
+        )
+        steps = Step.objects.bulk_create(
+            Step(
+                track=track,
+                key=f"s{i}",
+                position=i,
+                title=f"Step {i} of {track.title}",
+                description="Read **this** and then *that*.",
+                estimated_minutes=30 + i,
+            )
+            for track in tracks
+            for i in range(STEPS_PER_TRACK)
+        )
+        resources = Resource.objects.bulk_create(
+            Resource(url=f"https://example.org/r/{n}", title=f"Resource {n}", kind="course")
+            for n in range(TRACKS * STEPS_PER_TRACK)
+        )
+        StepResource.objects.bulk_create(
+            StepResource(step=step, resource=resources[n], position=1)
+            for n, step in enumerate(steps)
+        )
+        through = Step.prerequisites.through
+        through.objects.bulk_create(
+            through(from_step_id=steps[n].pk, to_step_id=steps[n - 1].pk)
+            for n in range(len(steps))
+            if n % STEPS_PER_TRACK
+        )
+        User.objects.bulk_create(
+            User(email=f"bench{u}@example.com", password="!", display_name=f"Bench {u}")
+            for u in range(LEARNERS)
+        )
+    user_ids = list(User.objects.filter(email__startswith="bench").values_list("pk", flat=True))
+    steps_by_track: dict[int, list[int]] = {}
+    for step_id, track_id in Step.objects.filter(track__in=tracks).values_list("pk", "track_id"):
+        steps_by_track.setdefault(track_id, []).append(step_id)
+    track_ids = list(steps_by_track)
+
+    statuses = ["done", "done", "done", "in_progress", "skipped"]
+    with connection.cursor() as cursor:
+        raw = cursor.connection
+        with raw.cursor() as cur:
+            with cur.copy(
+                "COPY progress_enrollment (user_id, track_id, started_at, "
+                "last_activity_at) FROM STDIN"
+            ) as copy:
+                plan = {}
+                for user_id in user_ids:
+                    chosen = rng.sample(track_ids, TRACKS_PER_LEARNER)
+                    plan[user_id] = chosen
+                    for track_id in chosen:
+                        copy.write_row((user_id, track_id, now - timedelta(days=90), now))
+            with cur.copy(
+                "COPY progress_stepprogress (user_id, step_id, status, "
+                "status_changed_at, started_at, completed_at, updated_at) "
+                "FROM STDIN"
+            ) as copy:
+                for user_id, chosen in plan.items():
+                    for track_id in chosen:
+                        for step_id in steps_by_track[track_id][:STATUSES_PER_TRACK]:
+                            when = now - timedelta(minutes=rng.randrange(0, 84 * 24 * 60))
+                            status = rng.choice(statuses)
+                            copy.write_row(
+                                (
+                                    user_id,
+                                    step_id,
+                                    status,
+                                    when,
+                                    when,
+                                    when if status == "done" else None,
+                                    when,
+                                )
+                            )
+            with cur.copy(
+                "COPY progress_progressevent (user_id, step_id, from_status, "
+                "to_status, occurred_at, recorded_at, source) FROM STDIN"
+            ) as copy:
+                for user_id, chosen in plan.items():
+                    for track_id in chosen:
+                        for step_id in steps_by_track[track_id][:STATUSES_PER_TRACK]:
+                            when = now - timedelta(minutes=rng.randrange(0, 84 * 24 * 60))
+                            copy.write_row(
+                                (user_id, step_id, "todo", rng.choice(statuses), when, when, "web")
+                            )
+        cursor.execute("ANALYZE")
+    print(f"filled in {time.perf_counter() - started:.1f} s")
+
+
+def hero(rng: random.Random, tracks: int, email: str):
+    """A learner enrolled in ``tracks`` tracks with a few months of history."""
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.content.models import Step, Track
+    from apps.progress.services import step_status_set
+
+    user = User.objects.filter(email=email).first()
+    if user:
+        return user
+    user = User.objects.create_user(email=email, password="bench-password")
+    for track in Track.objects.filter(slug__startswith="bench-track-").order_by("pk")[:tracks]:
+        for step in Step.objects.filter(track=track).order_by("position")[:25]:
+            when = timezone.now() - timedelta(days=rng.randrange(0, 80), minutes=rng.randrange(600))
+            step_status_set(
+                user=user, step=step, status=rng.choice(["done", "in_progress"]), occurred_at=when
+            )
+    return user
+
+
+def measure(client, url: str, runs: int) -> tuple[float, float, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(5):  # warm up
+        assert client.get(url).status_code == 200, url
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    queries = len(ctx.captured_queries)  # read now: every request start clears the log
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1], queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    ensure_database()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    settings.ROOT_URLCONF = "bench.web_urls"
+    settings.ALLOWED_HOSTS = ["*"]
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    rng = random.Random(42)
+    fill(rng)
+    big = hero(rng, HERO_TRACKS, "hero20@example.com")
+    small = hero(rng, 1, "hero1@example.com")
+
+    from apps.progress.models import ProgressEvent, StepProgress
+
+    print(
+        f"step statuses: {StepProgress.objects.count():,}  events: "
+        f"{ProgressEvent.objects.count():,}"
+    )
+    rows = []
+    for label, user in (("20 tracks", big), ("1 track", small)):
+        client = Client()
+        client.force_login(user)
+        for name, url in (
+            ("bare view", "/bench/bare/"),
+            ("dashboard", "/dashboard/"),
+            ("track page", "/tracks/bench-track-0/"),
+        ):
+            median, p95, queries = measure(client, url, args.runs)
+            rows.append((label, name, median, p95, queries))
+    bare = {label: median for label, name, median, _, _ in rows if name == "bare view"}
+    print(
+        f"\n{'learner':<10} {'page':<11} {'median ms':>10} {'p95 ms':>8} {'queries':>8} "
+        f"{'x bare':>7}"
+    )
+    for label, name, median, p95, queries in rows:
+        print(
+            f"{label:<10} {name:<11} {median:>10.2f} {p95:>8.2f} {queries:>8} "
+            f"{median / bare[label]:>7.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
