@@ -457,9 +457,8 @@ class LinkChecker:
             async with asyncio.timeout(self.config.timeout):
                 response = await client.send(request, stream=True)
                 try:
-                    body = b""
-                    if method == "GET":
-                        body = await self._read_capped(response)
+                    # Reading to the end (empty for HEAD) keeps the connection reusable.
+                    body = await self._read_capped(response)
                 finally:
                     await response.aclose()
         except TimeoutError as exc:

@@ -36,6 +36,7 @@ class Farm:
         self.max_active = 0
         self.connections = 0
         self.max_connections = 0
+        self.opened = 0
         self.bytes_sent: dict[str, int] = {}
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
@@ -86,6 +87,7 @@ class Farm:
                 super().setup()
                 with farm.lock:
                     farm.connections += 1
+                    farm.opened += 1
                     farm.max_connections = max(farm.max_connections, farm.connections)
 
             def finish(self) -> None:

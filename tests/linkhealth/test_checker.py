@@ -339,6 +339,7 @@ def test_per_host_cap_is_never_exceeded(farm, link_settings):
 
     assert {r.outcome for r in results} == {Outcome.OK}
     assert farm.max_connections <= 3
+    assert farm.opened <= 3  # connections are kept alive and reused
     assert farm.max_active <= 3
     assert farm.max_active == 3  # and the cap was actually used
 
