@@ -45,6 +45,14 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
         _need(f"Chromium at {CHROMIUM}", os.access(CHROMIUM, os.X_OK))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters and cached pages never leak from one test into another."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def learner(db):
     return UserFactory()

@@ -115,3 +115,14 @@ def test_social_buttons_only_when_a_provider_is_configured(client):
     app.sites.add(Site.objects.get_current())
 
     assert "GitHub" in client.get(reverse("account_login")).content.decode()
+
+
+def test_repeated_failed_logins_are_rate_limited(client, learner):
+    url = reverse("account_login")
+    for _ in range(5):
+        response = client.post(url, {"login": learner.email, "password": "wrong"})
+        assert "Too many failed login attempts" not in response.content.decode()
+
+    response = client.post(url, {"login": learner.email, "password": "wrong"})
+
+    assert "Too many failed login attempts" in response.content.decode()
