@@ -19,6 +19,7 @@ urlpatterns = [
     path("reminders/", include("apps.reminders.urls")),
     path("account/", include("apps.accounts.urls")),
     path("", include("apps.progress.urls")),
+    path("", include("apps.linkhealth.urls")),
     path("", include("apps.content.urls")),
 ]
 

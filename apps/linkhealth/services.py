@@ -118,10 +118,16 @@ def link_check_run_create(
     Each URL gets one claim row (unique per run), so however the chunks are retried
     or redelivered, a URL is checked at most once in the run.
     """
+    return _run_open(kind=kind, resource_ids=resource_ids, chunk_size=chunk_size)
+
+
+def _run_open(
+    *, kind: str, resource_ids: Iterable[int], chunk_size: int | None = None
+) -> tuple[LinkCheckRun, list[int]]:
     size = max(1, chunk_size or settings.LINK_CHECK_CHUNK_SIZE)
-    resources = list(Resource.objects.filter(pk__in=list(resource_ids)).order_by("url"))
+    resources = list(Resource.objects.filter(pk__in=list(resource_ids)))
     run = LinkCheckRun.objects.create(kind=kind, total=len(resources))
-    # Interleave hosts across chunks so each chunk spreads over many hosts.
+    # Deal hosts round-robin across chunks so each chunk spreads over many hosts.
     resources.sort(key=lambda r: (urlsplit(r.url).hostname or "", r.pk))
     chunk_count = max(1, -(-len(resources) // size))
     LinkCheckClaim.objects.bulk_create(
@@ -181,7 +187,7 @@ def links_check_due_start(*, now: datetime | None = None) -> LinkCheckRun | None
     ids = list(links_due(now=now or timezone.now()).values_list("pk", flat=True))
     if not ids:
         return None
-    run, chunks = link_check_run_create(kind=LinkCheckRun.Kind.SCHEDULED, resource_ids=ids)
+    run, chunks = _run_open(kind=LinkCheckRun.Kind.SCHEDULED, resource_ids=ids)
     _chunks_enqueue(run, chunks)
     return run
 
@@ -189,7 +195,11 @@ def links_check_due_start(*, now: datetime | None = None) -> LinkCheckRun | None
 @transaction.atomic
 def links_check_enqueue(*, resource_ids: Iterable[int], kind: str) -> LinkCheckRun:
     """Check these resources soon (through Celery; inline when Celery is eager)."""
-    run, chunks = link_check_run_create(kind=kind, resource_ids=resource_ids)
+    return _enqueue(resource_ids=resource_ids, kind=kind)
+
+
+def _enqueue(*, resource_ids: Iterable[int], kind: str) -> LinkCheckRun:
+    run, chunks = _run_open(kind=kind, resource_ids=resource_ids)
     _chunks_enqueue(run, chunks)
     return run
 
@@ -226,7 +236,7 @@ def resource_url_replace(*, resource: Resource, url: str) -> Resource:
     BrokenLinkReport.objects.filter(resource=resource, resolved_at__isnull=True).update(
         resolved_at=timezone.now()
     )
-    links_check_enqueue(resource_ids=[resource.pk], kind=LinkCheckRun.Kind.MANUAL)
+    _enqueue(resource_ids=[resource.pk], kind=LinkCheckRun.Kind.MANUAL)
     return resource
 
 
@@ -253,10 +263,10 @@ def broken_link_report_create(*, user: User, resource_id: int) -> BrokenLinkRepo
             report = BrokenLinkReport.objects.create(user=user, resource=resource)
     except IntegrityError as exc:  # a double click racing the check above
         raise ApplicationError("You already reported this link. Thank you!") from exc
-    ResourceHealth.objects.update_or_create(
-        resource=resource, defaults={"recheck_requested_at": timezone.now()}
-    )
-    links_check_enqueue(resource_ids=[resource.pk], kind=LinkCheckRun.Kind.REPORT)
+    now = timezone.now()
+    if not ResourceHealth.objects.filter(resource=resource).update(recheck_requested_at=now):
+        ResourceHealth.objects.create(resource=resource, recheck_requested_at=now)
+    _enqueue(resource_ids=[resource.pk], kind=LinkCheckRun.Kind.REPORT)
     return report
 
 
