@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean
+.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean bench-api bench-links
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,18 @@ pytest: $(VENV)/.installed-dev  ## The test suite only
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest  ## Lint, type checks and the whole test suite
+
+# tests/api/test_schema.py (part of `make test`) fails when code and this file disagree.
+schema: $(VENV)/.installed-dev  ## Regenerate the committed OpenAPI schema (docs/openapi.yaml)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular \
+		--validate --fail-on-warn --file docs/openapi.yaml
+
+bench-api: $(VENV)/.installed-dev  ## REST API benchmark: gunicorn + PostgreSQL + locust (see bench/RESULTS.md)
+	$(PY) bench/api_bench.py
+
+bench-links: $(VENV)/.installed-dev  ## Link checker benchmark: 5,000 local URLs vs LinkChecker and a HEAD loop
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
+	$(PY) bench/linkcheck_bench.py
 
 worker: $(VENV)/.installed  ## A Celery worker (needs REDIS_URL)
 	$(BIN)/celery -A config.celery_app worker --loglevel=info

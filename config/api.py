@@ -23,4 +23,4 @@ urlpatterns: list[URLPattern] = [
 if settings.STEPWISE_BENCH_ENDPOINTS:
     urlpatterns.append(path("bench/constant/", core.BenchConstantApi.as_view(), name="bench"))
 # Anything else under /api/v1/ answers 404 in the API's error shape, not an HTML page.
-urlpatterns.append(re_path(r"^.*$", api_not_found, name="not-found"))
+urlpatterns.append(re_path(r"^[\s\S]*$", api_not_found, name="not-found"))

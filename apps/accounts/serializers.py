@@ -1,7 +1,9 @@
 """API representations of the learner's own account."""
 
+from django.conf import settings
 from rest_framework import serializers
 
+from apps.core.api import StrictCharField, StrictIntegerField
 from apps.reminders.models import Frequency, Weekday
 
 
@@ -23,15 +25,17 @@ class MeSerializer(serializers.Serializer):
 class MeUpdateSerializer(serializers.Serializer):
     """All fields optional: send only what changes."""
 
-    display_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    timezone = serializers.CharField(required=False, max_length=64)
-    reminder_frequency = serializers.ChoiceField(choices=Frequency.choices, required=False)
-    reminder_weekday = serializers.ChoiceField(choices=Weekday.choices, required=False)
-    reminder_hour = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=23
+    display_name = StrictCharField(required=False, allow_blank=True, max_length=100)
+    timezone = StrictCharField(
+        required=False, max_length=64, help_text="IANA time zone name, e.g. Europe/Paris."
     )
-    weekly_goal = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=32767
+    reminder_frequency = serializers.ChoiceField(choices=Frequency.choices, required=False)
+    reminder_weekday = StrictIntegerField(
+        required=False, min_value=0, max_value=6, help_text="0 = Monday ... 6 = Sunday."
+    )
+    reminder_hour = StrictIntegerField(required=False, allow_null=True, min_value=0, max_value=23)
+    weekly_goal = StrictIntegerField(
+        required=False, allow_null=True, min_value=1, max_value=settings.REMINDERS_WEEKLY_GOAL_MAX
     )
 
 

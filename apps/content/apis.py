@@ -42,7 +42,11 @@ class TrackListApi(APIView):
         """Published tracks in curated order, a page at a time (follow ``next``)."""
         filters = TrackFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        tracks = track_list(**filters.validated_data)
+        tracks = track_list(
+            level=filters.validated_data.get("level", ""),
+            goal=filters.validated_data.get("goal", ""),
+            search=filters.validated_data.get("search", ""),
+        )
         paginator = PositionCursorPagination()
         page = paginator.paginate_queryset(tracks, request, view=self) or []
         return etag_response(

@@ -7,18 +7,30 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.content.models import Resource, Step, StepResource, Track
+from apps.core.api import QueryParamsSerializer, StrictCharField, StrictIntegerField
 from apps.progress.models import Status
 
 
-class TrackFilterSerializer(serializers.Serializer):
+class TrackFilterSerializer(QueryParamsSerializer):
     """Query parameters of the track list."""
 
-    level = serializers.ChoiceField(choices=Track.Level.choices, required=False)
-    goal = serializers.CharField(required=False, max_length=100, help_text="Exact goal.")
-    search = serializers.CharField(
+    # Empty means no filter, as a form that sends every field would have it.
+    level = serializers.ChoiceField(choices=Track.Level.choices, required=False, allow_blank=True)
+    goal = StrictCharField(
+        required=False, allow_blank=True, max_length=100, help_text="Exact goal."
+    )
+    search = StrictCharField(
         required=False,
+        allow_blank=True,
         max_length=settings.API_SEARCH_MAX_LENGTH,
         help_text="Words in the track's title.",
+    )
+    # Read by the paginator; declared so they are validated and documented.
+    cursor = StrictCharField(
+        required=False, allow_blank=True, help_text="From a page's next or previous link."
+    )
+    page_size = StrictIntegerField(
+        required=False, min_value=1, max_value=settings.API_TRACKS_MAX_PAGE_SIZE
     )
 
 

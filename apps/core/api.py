@@ -10,6 +10,7 @@ messages; it is empty when the error is not about one field.
 """
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,8 +19,10 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.core.validators import RegexValidator
+from django.http import Http404, HttpRequest, JsonResponse, QueryDict
 from django.utils.http import parse_etags, quote_etag
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -143,9 +146,71 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": {}}}
 
 
+@csrf_exempt  # it changes nothing, and must answer JSON even to a write without a token
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Paths under the API that match no endpoint answer JSON, like every other error."""
     return JsonResponse(error_body("not_found", "No API endpoint at this path."), status=404)
+
+
+NO_NUL = RegexValidator(r"^[^\x00]*$", message="Null characters are not allowed.")
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, and only a string: DRF would quietly turn 5 or 1.5 into text.
+
+    NUL characters are refused (PostgreSQL cannot store them), and the schema says so.
+    """
+
+    default_error_messages = {"not_a_string": "Expected a string but got {type}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["validators"] = [*kwargs.get("validators", []), NO_NUL]
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string", type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A whole number: a JSON integer (not true, 3.0 or "3"); in a query string, digits."""
+
+    default_error_messages = {"invalid": "A whole number is required."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        if isinstance(data, str) and not re.fullmatch(r"-?[0-9]+", data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a string: DRF would take ``false`` for the nil UUID."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class QueryParamsSerializer(serializers.Serializer):
+    """Query parameters, each given at most once (``?a=1&a=2`` is ambiguous), and none
+    empty unless blank means something (DRF would read ``?since=`` as absent)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, QueryDict):
+            wrong: dict[str, list[str]] = {}
+            for name, field in self.fields.items():
+                values = data.getlist(name)
+                if len(values) > 1:
+                    wrong[name] = ["Give this parameter once."]
+                elif values == [""] and not getattr(field, "allow_blank", False):
+                    wrong[name] = ["Give a value, or leave the parameter out."]
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -180,6 +245,29 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     return {
         code: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[code]) for code in wanted
     }
+
+
+def collapse_blank_string_alternatives(result: Any, **kwargs: Any) -> Any:
+    """Schema post-processing: drf-spectacular writes a blank-allowed string with a pattern
+    as ``oneOf: [{pattern...}, {maxLength: 0}]``; "" matches both, so nothing would accept
+    it. Our patterns already admit "", so the first alternative says it all."""
+
+    def visit(node: Any) -> Any:
+        if isinstance(node, dict):
+            alternatives = node.get("oneOf")
+            if (
+                isinstance(alternatives, list)
+                and len(alternatives) == 2
+                and alternatives[1] == {"type": "string", "maxLength": 0}
+                and re.fullmatch(alternatives[0].get("pattern", "x"), "") is not None
+            ):
+                node = {**alternatives[0], **{k: v for k, v in node.items() if k != "oneOf"}}
+            return {key: visit(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [visit(item) for item in node]
+        return node
+
+    return visit(result)
 
 
 # --- throttles --------------------------------------------------------------------------

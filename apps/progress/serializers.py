@@ -5,9 +5,16 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from apps.core.api import (
+    QueryParamsSerializer,
+    StrictCharField,
+    StrictIntegerField,
+    StrictUUIDField,
+)
 from apps.progress.models import Source, Status
 
 # Ids are 64-bit: a larger number cannot name anything and must not reach the database.
@@ -121,10 +128,13 @@ class StepProgressSerializer(serializers.Serializer):
 
 
 class SyncOperationSerializer(serializers.Serializer):
-    op_id = serializers.UUIDField(help_text="Unique per change; a replay is a no-op.")
-    step = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    status = serializers.CharField(
-        max_length=32, help_text=f"One of {', '.join(Status.values)}; others are rejected."
+    op_id = StrictUUIDField(help_text="Unique per change; a replay is a no-op.")
+    step = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    # Well-formed but unknown values (a newer app's status?) are rejected per operation.
+    status = StrictCharField(
+        max_length=32,
+        validators=[RegexValidator(r"^[a-z_]+$", message="A status is lowercase letters and _.")],
+        help_text=f"One of {', '.join(Status.values)}; others are rejected per operation.",
     )
     occurred_at = AwareDateTimeField(help_text="When the change happened on the device.")
 
@@ -174,8 +184,8 @@ class SyncResultSerializer(serializers.Serializer):
 # --- changes --------------------------------------------------------------------------------
 
 
-class ChangesQuerySerializer(serializers.Serializer):
-    since = serializers.IntegerField(
+class ChangesQuerySerializer(QueryParamsSerializer):
+    since = StrictIntegerField(
         min_value=0, max_value=MAX_ID, default=0, help_text="The cursor you hold; 0 for all."
     )
 

@@ -335,6 +335,10 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_NUM_PROXIES", default=0)
 SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
 SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = "/api/v1"
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "apps.core.api.collapse_blank_string_alternatives",
+]
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAny"]
 SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = []
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"StepStatusEnum": "apps.progress.models.Status"}
