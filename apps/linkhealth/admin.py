@@ -97,6 +97,12 @@ class ResourceWithHealthAdmin(ResourceAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Resource]:
         return super().get_queryset(request).select_related("health")
 
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        inlines = super().get_inline_instances(request, obj)
+        if obj is None:  # a resource being added has no history yet
+            inlines = [i for i in inlines if not isinstance(i, LinkCheckInline)]
+        return inlines
+
     def get_urls(self) -> list[URLPattern]:
         extra = [
             path(

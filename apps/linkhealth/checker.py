@@ -256,6 +256,7 @@ class LinkChecker:
         self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
         self._dns: dict[tuple[str, int], list[IPAddress] | BaseException] = {}
         self._dns_locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self._tls: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> LinkChecker:
         self._global = asyncio.Semaphore(self.config.concurrency)
@@ -507,7 +508,10 @@ class LinkChecker:
         key = (scheme, host, port)
         client = self._clients.get(key)
         if client is None:
+            if self._tls is None:  # loading the CA bundle once, not once per origin
+                self._tls = httpx.create_ssl_context()
             client = self._clients[key] = httpx.AsyncClient(
+                verify=self._tls,
                 follow_redirects=False,
                 trust_env=False,  # a proxy from the environment would undo the address check
                 timeout=httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout),

@@ -66,8 +66,19 @@ class LinkCheckRun(models.Model):
         REPORT = "report", "Learner report"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    #: For scheduled runs, the hour they belong to: a duplicate delivery finds it taken.
+    slot = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "slot"],
+                condition=models.Q(slot__isnull=False),
+                name="one_scheduled_run_per_slot",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"run {self.pk} ({self.kind})"

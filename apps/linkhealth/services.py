@@ -122,11 +122,19 @@ def link_check_run_create(
 
 
 def _run_open(
-    *, kind: str, resource_ids: Iterable[int], chunk_size: int | None = None
+    *,
+    kind: str,
+    resource_ids: Iterable[int],
+    chunk_size: int | None = None,
+    run: LinkCheckRun | None = None,
 ) -> tuple[LinkCheckRun, list[int]]:
     size = max(1, chunk_size or settings.LINK_CHECK_CHUNK_SIZE)
     resources = list(Resource.objects.filter(pk__in=list(resource_ids)))
-    run = LinkCheckRun.objects.create(kind=kind, total=len(resources))
+    if run is None:
+        run = LinkCheckRun.objects.create(kind=kind, total=len(resources))
+    else:
+        run.total = len(resources)
+        run.save(update_fields=["total"])
     # Deal hosts round-robin across chunks so each chunk spreads over many hosts.
     resources.sort(key=lambda r: (urlsplit(r.url).hostname or "", r.pk))
     chunk_count = max(1, -(-len(resources) // size))
@@ -183,11 +191,22 @@ def _chunks_enqueue(run: LinkCheckRun, chunks: list[int]) -> None:
 
 @transaction.atomic
 def links_check_due_start(*, now: datetime | None = None) -> LinkCheckRun | None:
-    """Open a scheduled run over the due links and hand its chunks to the workers."""
-    ids = list(links_due(now=now or timezone.now()).values_list("pk", flat=True))
-    if not ids:
+    """Open this hour's run over the due links and hand its chunks to the workers.
+
+    A second delivery of the same hour's task (even one running at the same moment)
+    finds the hour's run taken and does nothing.
+    """
+    now = now or timezone.now()
+    slot = now.replace(minute=0, second=0, microsecond=0)
+    try:
+        with transaction.atomic():
+            run = LinkCheckRun.objects.create(kind=LinkCheckRun.Kind.SCHEDULED, slot=slot)
+    except IntegrityError:
         return None
-    run, chunks = _run_open(kind=LinkCheckRun.Kind.SCHEDULED, resource_ids=ids)
+    ids = list(links_due(now=now).values_list("pk", flat=True))
+    if not ids:
+        return run
+    run, chunks = _run_open(kind=run.kind, resource_ids=ids, run=run)
     _chunks_enqueue(run, chunks)
     return run
 

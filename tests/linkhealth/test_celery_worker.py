@@ -101,7 +101,7 @@ def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm):
     log = output.decode(errors="replace")
     assert LinkCheck.objects.count() == len(paths), log
     assert all(farm.hit_count(path) == 1 for path in paths), (farm.hits, log)
-    run = LinkCheckRun.objects.get()  # the second delivery found nothing due
+    run = LinkCheckRun.objects.get()  # the second delivery found the hour taken
     assert run.kind == "scheduled"
     chunks = set(LinkCheckClaim.objects.filter(run=run).values_list("chunk", flat=True))
     assert chunks == {0, 1, 2}

@@ -253,3 +253,14 @@ def test_recording_the_same_result_twice_in_a_run_does_not_double_claims(link_se
     services.resource_health_record(resource=resource, result=result, run=run)
 
     assert LinkCheckClaim.objects.get(run=run).checked_at is not None
+
+
+def test_a_duplicate_delivery_of_the_hourly_task_opens_no_second_run(link_settings):
+    ResourceFactory.create_batch(3)
+
+    first = services.links_check_due_start()
+    second = services.links_check_due_start()
+
+    assert first is not None and first.total == 3
+    assert second is None
+    assert LinkCheckRun.objects.count() == 1
