@@ -80,7 +80,7 @@ def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm):
         stderr=subprocess.STDOUT,
     )
     try:
-        sender = Celery(broker=broker)
+        sender = Celery(broker=broker, set_as_current=False)
         # What beat sends every hour; twice, as a duplicate delivery would.
         sender.send_task("apps.linkhealth.tasks.links_check_due")
         sender.send_task("apps.linkhealth.tasks.links_check_due")

@@ -76,7 +76,7 @@ def test_the_beat_task_runs_on_a_worker_through_redis(make_learner):
             stderr=subprocess.STDOUT,
         )
         try:
-            sender = Celery(broker=broker)
+            sender = Celery(broker=broker, set_as_current=False)
             # The beat task, for the Done-when moment: Monday 07:00 in Asia/Kolkata; twice.
             sender.send_task("reminders.send_due", args=[SEVEN_IST.isoformat()])
             sender.send_task("reminders.send_due", args=[SEVEN_IST.isoformat()])
