@@ -14,11 +14,15 @@ CURATORS_GROUP = "Curators"
 
 @transaction.atomic
 def curators_group_ensure() -> Group:
-    """The group staff curators belong to: edit content, view learners' progress."""
+    """The group staff curators belong to.
+
+    They edit content and link health (reports, digest opt-in), and look at learners'
+    progress and reminder deliveries without changing them.
+    """
     group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
     permissions = Permission.objects.filter(
-        Q(content_type__app_label="content")
-        | Q(content_type__app_label="progress", codename__startswith="view_")
+        Q(content_type__app_label__in=["content", "linkhealth"])
+        | Q(content_type__app_label__in=["progress", "reminders"], codename__startswith="view_")
     )
     group.permissions.set(permissions)
     return group

@@ -36,5 +36,10 @@ def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "content/track_detail.html",
-        {"track": track, "steps": view.steps, "completion": view.completion},
+        {
+            "track": track,
+            "steps": view.steps,
+            "completion": view.completion,
+            "link_health": view.link_health,
+        },
     )

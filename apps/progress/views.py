@@ -62,6 +62,12 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
     return render(
         request,
         "progress/_step_changed.html",
-        {"track": track, "item": step_view, "completion": view.completion, "error": error},
+        {
+            "track": track,
+            "item": step_view,
+            "completion": view.completion,
+            "link_health": view.link_health,
+            "error": error,
+        },
         status=400 if error else 200,
     )

@@ -59,3 +59,17 @@ def test_delete_removes_the_learner_and_their_progress(learner):
     assert StepProgress.objects.get().user == other
     assert ProgressEvent.objects.get().user == other
     assert Enrollment.objects.get().user == other
+
+
+def test_curators_edit_content_and_link_health_and_only_view_progress():
+    from apps.accounts.services import curators_group_ensure
+
+    curator = UserFactory(is_staff=True)
+    curator.groups.add(curators_group_ensure())
+    curator = User.objects.get(pk=curator.pk)  # fresh permission cache
+
+    assert curator.has_perm("content.change_resource")
+    assert curator.has_perm("linkhealth.view_brokenlinkreport")
+    assert curator.has_perm("progress.view_stepprogress")
+    assert not curator.has_perm("progress.change_stepprogress")
+    assert not curator.has_perm("accounts.change_user")

@@ -142,8 +142,8 @@ def test_track_page_query_budget(client, learner, django_assert_num_queries, tra
     slug = _fill(tracks, steps, learner)
     client.force_login(learner)
     # 1 session, 2 user, 3 track with figures, 4 steps, 5 prerequisites, 6 resources,
-    # 7 the learner's statuses, 8-9 completion
-    with django_assert_num_queries(9):
+    # 7 link health of the resources, 8 the learner's statuses, 9-10 completion
+    with django_assert_num_queries(10):
         client.get(reverse("content:track", args=[slug]))
 
 
@@ -153,3 +153,19 @@ def test_visitor_home_query_budget(client, learner, django_assert_num_queries, t
     # 1 tracks with their figures
     with django_assert_num_queries(1):
         client.get("/")
+
+
+def test_track_page_marks_broken_links_and_offers_a_report(client, learner):
+    from apps.linkhealth.models import Health, ResourceHealth
+
+    step = StepFactory()
+    broken = StepResourceFactory(step=step, resource__title="Old course page").resource
+    fine = StepResourceFactory(step=step, resource__title="Fine page").resource
+    ResourceHealth.objects.create(resource=broken, health=Health.BROKEN)
+    client.force_login(learner)
+
+    html = client.get(reverse("content:track", args=[step.track.slug])).content.decode()
+
+    assert html.count("this link may be broken") == 1
+    assert html.index("Old course page") < html.index("this link may be broken")
+    assert reverse("linkhealth:report", args=[fine.pk]) in html

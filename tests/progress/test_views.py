@@ -192,8 +192,10 @@ def test_dashboard_query_budget(client, learner, django_assert_num_queries, trac
 def test_status_change_query_budget(client, learner, django_assert_num_queries, tracks, steps):
     _fill(learner, tracks, steps)
     step = StepFactory(track=TrackFactory())
+    StepResourceFactory(step=step)
     client.force_login(learner)
     # 1 session, 2 user, 3 track, 4 step, 5-16 step_status_set (see its own test),
-    # then the fragment: 17 steps, 18 prerequisites, 19 resources, 20 statuses, 21-22 completion
-    with django_assert_num_queries(22):
+    # then the fragment: 17 steps, 18 prerequisites, 19 resources, 20 link health,
+    # 21 statuses, 22-23 completion
+    with django_assert_num_queries(23):
         client.post(_url(step), {"status": "done"}, **HTMX)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import template
 from django.utils.safestring import SafeString
 
@@ -41,3 +43,9 @@ def status_label(status: str) -> str:
 @register.simple_tag
 def status_actions() -> list[tuple[str, str]]:
     return STATUS_ACTIONS
+
+
+@register.filter
+def get_item(mapping: dict[Any, Any], key: Any) -> Any:
+    """``mapping|get_item:key``: a dictionary lookup by a variable key."""
+    return mapping.get(key) if mapping else None
