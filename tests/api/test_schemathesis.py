@@ -4,6 +4,8 @@ learner, with valid and invalid input: no 5xx, and every answer conforms to the 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -29,7 +31,16 @@ def session_token(make_learner, settings):
         "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None, "sync": None},
     }
     build_track(steps=5, resources=5, slug="fuzzed")
-    return make_learner("fuzz@example.com").token
+    token = make_learner("fuzz@example.com").token
+    # Django closes the database connection around each request; the test client turns
+    # that off, the WSGI handler Schemathesis calls does not, and on PostgreSQL the test's
+    # transaction would go with the connection. (After the sign-in above: the test client
+    # turns it back on when it is done.)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield token
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
