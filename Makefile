@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean bench-api bench-links
+.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean bench-api bench-links bench-reminders
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ schema: $(VENV)/.installed-dev  ## Regenerate the committed OpenAPI schema (docs
 
 bench-api: $(VENV)/.installed-dev  ## REST API benchmark: gunicorn + PostgreSQL + locust (see bench/RESULTS.md)
 	$(PY) bench/api_bench.py
+
+bench-reminders: $(VENV)/.installed-dev  ## Reminders benchmark: 100,000 learners, 20,000 due, on PostgreSQL + an SMTP sink
+	DATABASE_URL=$${REMINDERS_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench_reminders} \
+		$(PY) bench/reminders_bench.py
 
 bench-links: $(VENV)/.installed-dev  ## Link checker benchmark: 5,000 local URLs vs LinkChecker and a HEAD loop
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"

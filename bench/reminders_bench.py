@@ -1,0 +1,392 @@
+"""Reminders benchmark: selection and delivery for 100,000 learners, 20,000 of them due.
+
+Fills a dedicated PostgreSQL database (bulk inserts) with 100,000 learners spread over
+24 time zones, each with preferences, a verified address, an unfinished enrollment and,
+for half of them, older progress; 20,000 are due at the measured moment (plus 2,400 in the
+same time slots that the rules skip). Then, in a fresh process, it times:
+
+1. the selection (``reminders_due_select``) and counts its queries;
+2. deciding + recording the deliveries (``reminders_due_schedule``);
+3. rendering and delivering all of them (Celery tasks run in-process, one SMTP connection
+   per chunk, 4 worker processes as a Celery worker with --concurrency=4 would) to a local
+   SMTP sink (aiosmtpd's Sink handler, 2 processes sharing one port);
+
+and reports emails/s and the peak memory (max RSS) of the measuring process.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_reminders python bench/reminders_bench.py
+
+Not a pass/fail test: it prints figures for bench/RESULTS.md. Rerunnable (it deletes the
+previous run's deliveries first); drop the database to refill.
+"""
+
+import argparse
+import multiprocessing
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_reminders")
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
+os.environ["DEBUG"] = "false"  # no query log growing in memory
+os.environ["LOG_LEVEL"] = "WARNING"
+os.environ.pop("REDIS_URL", None)  # Celery tasks run in-process
+
+WORKERS = 4
+SINKS = 2
+LEARNERS = 100_000
+DUE = 20_000
+SKIPPED_IN_SLOT = 2_400
+TRACKS = 8
+STEPS_PER_TRACK = 30
+# Monday 2 June 2025, 08:00 UTC.
+MOMENT = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Athens",
+    "Europe/Moscow",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Adelaide",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+]
+
+
+def _on_the_hour(name: str) -> bool:
+    import zoneinfo
+
+    return MOMENT.astimezone(zoneinfo.ZoneInfo(name)).minute == 0
+
+
+WHOLE_HOUR_ZONES = [z for z in ZONES if _on_the_hour(z)]
+
+
+def ensure_database() -> None:
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    admin = url._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def fill() -> None:
+    from allauth.account.models import EmailAddress
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from apps.accounts.models import User
+    from apps.content.models import Resource, Step, StepResource, Track
+    from apps.progress.models import Enrollment, ProgressEvent, StepProgress
+    from apps.reminders.models import ReminderPreferences
+
+    call_command("migrate", verbosity=0)
+    if User.objects.filter(email="bench-0@example.com").exists():
+        print("data already present; reusing it (drop the database to refill)")
+        return
+    rng = random.Random(6)
+    started = time.perf_counter()
+    with transaction.atomic():
+        tracks = Track.objects.bulk_create(
+            Track(slug=f"bench-{t}", title=f"Bench track {t}", is_published=True, position=t)
+            for t in range(TRACKS)
+        )
+        steps = Step.objects.bulk_create(
+            Step(track=track, key=f"s{n}", title=f"Step {n}", position=n, estimated_minutes=30)
+            for track in tracks
+            for n in range(STEPS_PER_TRACK)
+        )
+        resources = Resource.objects.bulk_create(
+            Resource(url=f"https://example.com/bench/{s.pk}", title=f"Resource {s.pk}")
+            for s in steps
+        )
+        StepResource.objects.bulk_create(
+            StepResource(step=s, resource=r, position=0)
+            for s, r in zip(steps, resources, strict=True)
+        )
+        steps_by_track = {t.pk: [s for s in steps if s.track_id == t.pk] for t in tracks}
+
+        users = []
+        plans = []  # (frequency, weekday, hour, usual_hour, goal, verified, progress_days_ago)
+        for n in range(LEARNERS):
+            zones = WHOLE_HOUR_ZONES if n < DUE + SKIPPED_IN_SLOT else ZONES
+            zone = zones[n % len(zones)]
+            local = MOMENT.astimezone(_zone(zone))
+            if n < DUE:
+                # Due now: daily, or weekly on today's local weekday; hour set or usual.
+                weekly = n % 2 == 0
+                plan = (
+                    "weekly" if weekly else "daily",
+                    local.weekday() if weekly else rng.randrange(7),
+                    local.hour if n % 5 else None,
+                    local.hour,
+                    rng.choice([None, None, 50]),  # goals far out of reach: nudges
+                    True,
+                    rng.choice([None, 10, 30]) if weekly else rng.choice([None, 2, 40]),
+                )
+            elif n < DUE + SKIPPED_IN_SLOT:
+                # In a due slot, but skipped: recent progress, no verified address, off.
+                kind = n % 3
+                plan = (
+                    "off" if kind == 2 else "daily",
+                    0,
+                    local.hour,
+                    None,
+                    None,
+                    kind != 1,
+                    0 if kind == 0 else None,
+                )
+            else:
+                # Not due now: another hour (or another weekday for weekly).
+                weekly = n % 2 == 0
+                other_hour = (local.hour + 1 + rng.randrange(23)) % 24
+                plan = (
+                    "weekly" if weekly else rng.choice(["daily", "off"]),
+                    (local.weekday() + 1 + rng.randrange(6)) % 7 if weekly else 0,
+                    other_hour if n % 4 else None,
+                    other_hour,
+                    None,
+                    True,
+                    rng.choice([None, 1, 5, 20]),
+                )
+            users.append(User(email=f"bench-{n}@example.com", password="!", timezone=zone))
+            plans.append(plan)
+        User.objects.bulk_create(users, batch_size=10_000)
+        print(f"  users: {time.perf_counter() - started:.1f}s")
+        EmailAddress.objects.bulk_create(
+            (
+                EmailAddress(user=u, email=u.email, primary=True, verified=p[5])
+                for u, p in zip(users, plans, strict=True)
+            ),
+            batch_size=10_000,
+        )
+        ReminderPreferences.objects.bulk_create(
+            (
+                ReminderPreferences(
+                    user=u,
+                    reminder_frequency=p[0],
+                    reminder_weekday=p[1],
+                    reminder_hour=p[2],
+                    usual_hour=p[3],
+                    usual_hour_computed_at=MOMENT - timedelta(hours=5),
+                    weekly_goal=p[4],
+                )
+                for u, p in zip(users, plans, strict=True)
+            ),
+            batch_size=10_000,
+        )
+        enrollments, progress, events = [], [], []
+        for u, p in zip(users, plans, strict=True):
+            track = tracks[u.pk % TRACKS]
+            second = tracks[(u.pk + 3) % TRACKS]
+            at = MOMENT - timedelta(days=90)
+            enrollments.append(Enrollment(user=u, track=track, started_at=at, last_activity_at=at))
+            if u.pk % 3 == 0:
+                enrollments.append(
+                    Enrollment(user=u, track=second, started_at=at, last_activity_at=at)
+                )
+            days_ago = p[6]
+            if days_ago is None:
+                continue
+            for k, step in enumerate(steps_by_track[track.pk][: 1 + u.pk % 6]):
+                when = MOMENT - timedelta(days=days_ago + k, hours=rng.randrange(1, 20))
+                if days_ago == 0:
+                    when = MOMENT - timedelta(hours=1 + k)
+                progress.append(
+                    StepProgress(
+                        user=u,
+                        step=step,
+                        status="done",
+                        status_changed_at=when,
+                        started_at=when,
+                        completed_at=when,
+                    )
+                )
+                events.append(
+                    ProgressEvent(
+                        user=u,
+                        step=step,
+                        from_status="todo",
+                        to_status="done",
+                        occurred_at=when,
+                        source="web",
+                    )
+                )
+        Enrollment.objects.bulk_create(enrollments, batch_size=20_000)
+        StepProgress.objects.bulk_create(progress, batch_size=20_000)
+        ProgressEvent.objects.bulk_create(events, batch_size=20_000)
+    print(
+        f"filled {LEARNERS:,} learners, {len(enrollments):,} enrollments, "
+        f"{len(progress):,} step statuses and events in {time.perf_counter() - started:.0f}s"
+    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _zone(name: str):
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(name)
+
+
+def _worker_init() -> None:
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close()
+
+
+def _send_chunk(ids: list[int]) -> int:
+    from apps.reminders.tasks import reminders_send_chunk
+
+    return reminders_send_chunk(ids)
+
+
+def measure(workers: int) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.reminders.models import DeliveryStatus, ReminderDelivery
+    from apps.reminders.selectors import reminders_due_select
+    from apps.reminders.services import reminders_due_schedule
+
+    ReminderDelivery.objects.all().delete()
+    connection.ensure_connection()
+
+    # 1. The selection alone (warm once: the first query pays for planning and cache).
+    reminders_due_select(now=MOMENT - timedelta(minutes=15))
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        selection = reminders_due_select(now=MOMENT)
+        selection_seconds = time.perf_counter() - started
+    skipped: dict[str, int] = {}
+    for decision in selection.skipped:
+        reason = decision.reason.split(" since")[0]
+        skipped[reason] = skipped.get(reason, 0) + 1
+    kinds: dict[str, int] = {}
+    for decision in selection.to_send:
+        kinds[decision.kind or ""] = kinds.get(decision.kind or "", 0) + 1
+
+    # 2. Decide and record. The fan-out is handed to the worker pool below instead of
+    # running the send tasks in this process one after the other.
+    from django.db import transaction
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        result = reminders_due_schedule(now=MOMENT)
+        transaction.get_connection().run_on_commit = []
+    scheduled = time.perf_counter()
+
+    # 3. Render and deliver: each chunk is one send task (what a Celery worker process runs),
+    # WORKERS processes at a time, like `celery worker --concurrency=WORKERS`.
+    size = _setting("REMINDERS_SEND_CHUNK_SIZE")
+    chunks = [result.created_ids[i : i + size] for i in range(0, len(result.created_ids), size)]
+    connection.close()
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
+        pool.map(_send_chunk, chunks, chunksize=1)
+    delivered = time.perf_counter()
+    sent = ReminderDelivery.objects.filter(status=DeliveryStatus.SENT).count()
+    failed = ReminderDelivery.objects.exclude(status=DeliveryStatus.SENT).count()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+    delivery_seconds = delivered - scheduled
+    print(f"learners: {LEARNERS:,}; due now: {len(selection.decisions):,}")
+    print(f"to send: {len(selection.to_send):,} {kinds}; skipped: {skipped}")
+    print(f"selection: {selection_seconds:.2f}s in {len(queries)} queries")
+    print(
+        f"decide + record {len(result.created_ids):,} deliveries: "
+        f"{scheduled - started:.2f}s (selection included)"
+    )
+    print(
+        f"render + deliver: {sent:,} sent, {failed} not sent, in {delivery_seconds:.1f}s "
+        f"= {sent / delivery_seconds:.0f} emails/s ({len(chunks)} chunks of {size}, one SMTP "
+        f"connection each, {workers} worker processes)"
+    )
+    print(f"total from selection to last email: {delivered - started:.1f}s")
+    print(
+        f"peak memory (max RSS): {peak_mb:.0f} MB selecting process, "
+        f"{worker_peak_mb:.0f} MB largest worker process"
+    )
+
+
+def _setting(name: str):
+    from django.conf import settings
+
+    return getattr(settings, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("phase", nargs="?", choices=["fill", "measure"])
+    parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument("--sinks", type=int, default=SINKS)
+    args = parser.parse_args()
+    if args.phase == "fill":
+        setup_django()
+        fill()
+        return
+    if args.phase == "measure":
+        setup_django()
+        measure(args.workers)
+        return
+
+    ensure_database()
+    subprocess.run([sys.executable, __file__, "fill"], check=True)
+    from tests.reminders.smtp import free_port
+
+    port = free_port()
+    sink_script = str(Path(__file__).with_name("reminders_sink.py"))
+    sinks = [subprocess.Popen([sys.executable, sink_script, str(port)]) for _ in range(args.sinks)]
+    try:
+        time.sleep(1.5)  # let the sinks listen
+        env = {**os.environ, "EMAIL_URL": f"smtp://127.0.0.1:{port}"}
+        subprocess.run(
+            [sys.executable, __file__, "measure", "--workers", str(args.workers)],
+            check=True,
+            env=env,
+        )
+    finally:
+        for sink in sinks:
+            sink.terminate()
+        for sink in sinks:
+            sink.wait(10)
+
+
+if __name__ == "__main__":
+    main()
