@@ -83,6 +83,10 @@ class StepResourceSerializer(serializers.ModelSerializer):
 
 
 class StepSerializer(serializers.ModelSerializer):
+    # Declared, not derived from the model: the derived bounds depend on the database
+    # backend, and the committed schema must not.
+    position = serializers.IntegerField(min_value=0)
+    estimated_minutes = serializers.IntegerField(min_value=1)
     prerequisites = StepRefSerializer(many=True)
     resources = StepResourceSerializer(source="step_resources", many=True)
     status = serializers.SerializerMethodField(
