@@ -120,3 +120,18 @@ class StepResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} → {self.resource}"
+
+
+class ContentRevision(models.Model):
+    """One counter, bumped by every change to tracks, steps, resources or their links.
+
+    Caches of content are keyed by it, so a change is never served stale and nothing
+    has to be deleted from a cache. It lives in the database (not the cache) so every
+    process agrees on it, and reads ride along the track query as a subquery.
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"content revision {self.number}"

@@ -137,7 +137,8 @@ class TrackDetailSerializer(TrackSerializer):
 
     @extend_schema_field(StepSerializer(many=True))
     def get_steps(self, track: Track) -> Any:
-        return StepSerializer(self.context["steps"], many=True, context=self.context).data
+        # Serialized by the view (and cached per content revision), statuses filled in.
+        return self.context["steps_data"]
 
     @extend_schema_field(TrackProgressSerializer(allow_null=True))
     def get_progress(self, track: Track) -> Any:

@@ -6,14 +6,24 @@ from pathlib import Path
 from typing import TypeVar
 
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import F, Model, Q
 
-from apps.content.models import Resource, Step, StepResource, Track
+from apps.content.models import ContentRevision, Resource, Step, StepResource, Track
 from apps.content.roadmaps import TrackSpec, prerequisite_cycle_find, roadmaps_parse
 from apps.core.errors import ApplicationError
 
 StepPrerequisite = Step.prerequisites.through
 M = TypeVar("M", bound=Model)
+
+
+def content_revision_bump() -> None:
+    """Move the content revision on: caches keyed by the old one stop being used.
+
+    Runs inside the caller's transaction, so readers see the new number together
+    with the new content, never before it.
+    """
+    if not ContentRevision.objects.filter(pk=1).update(number=F("number") + 1):
+        ContentRevision.objects.get_or_create(pk=1, defaults={"number": 1})
 
 
 def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) -> None:
@@ -60,11 +70,14 @@ def step_prerequisites_set(*, step: Step, prerequisites: Iterable[Step]) -> Step
 @transaction.atomic
 def tracks_publish_set(*, track_ids: Iterable[int], published: bool) -> int:
     """Publish or unpublish tracks; returns how many changed."""
-    return (
+    changed = (
         Track.objects.filter(pk__in=list(track_ids))
         .exclude(is_published=published)
         .update(is_published=published)
     )
+    if changed:  # update() sends no signals
+        content_revision_bump()
+    return changed
 
 
 # --- loading roadmap files ------------------------------------------------------------
@@ -233,4 +246,6 @@ def roadmaps_load(*, paths: list[Path]) -> LoadReport:
     resources = _resources_save(merged, report)
     for spec in tracks:
         _track_save(spec, resources, report)
+    if report.changed:  # bulk writes above send no signals
+        content_revision_bump()
     return report

@@ -347,6 +347,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_6
 API_TRACKS_PAGE_SIZE = env.int("API_TRACKS_PAGE_SIZE", default=20)
 API_TRACKS_MAX_PAGE_SIZE = env.int("API_TRACKS_MAX_PAGE_SIZE", default=100)
 API_SEARCH_MAX_LENGTH = env.int("API_SEARCH_MAX_LENGTH", default=100)
+# A track's steps and resources, serialized once per content revision (seconds kept).
+API_TRACK_STEPS_CACHE_SECONDS = env.int("API_TRACK_STEPS_CACHE_SECONDS", default=3600)
 # Operations one offline sync may carry, and changes one pull returns at most.
 API_SYNC_MAX_OPERATIONS = env.int("API_SYNC_MAX_OPERATIONS", default=500)
 API_CHANGES_PAGE_SIZE = env.int("API_CHANGES_PAGE_SIZE", default=500)

@@ -152,3 +152,34 @@ def test_detail_of_a_big_track_is_a_fixed_number_of_queries(alice, django_assert
     assert len(body["steps"]) == 60
     assert sum(len(s["resources"]) for s in body["steps"]) == 200
     assert body["progress"]["steps_done"] == 1
+
+
+def test_later_requests_reuse_the_serialized_steps(alice, django_assert_num_queries):
+    build_track(steps=60, resources=200, slug="big")
+    first = alice.get("tracks/big/").json()
+
+    # 1-2 session, 3 user, 4 track (its content revision included), 5 statuses,
+    # 6-7 completion: steps, prerequisites and resources come from the cache.
+    with django_assert_num_queries(7):
+        second = alice.get("tracks/big/").json()
+
+    assert second == first
+
+
+def test_a_content_edit_is_seen_at_once(alice):
+    from apps.content.models import Resource, Step
+
+    build_track(steps=3, resources=3, slug="small")
+    alice.get("tracks/small/")
+    step = Step.objects.filter(track__slug="small").first()
+    step.title = "Renamed by a curator"
+    step.save()
+    resource = Resource.objects.filter(steps__track__slug="small").first()
+    resource.title = "New resource title"
+    resource.save()
+
+    body = alice.get("tracks/small/").json()
+
+    assert body["steps"][0]["title"] == "Renamed by a curator"
+    titles = {r["title"] for s in body["steps"] for r in s["resources"]}
+    assert "New resource title" in titles
