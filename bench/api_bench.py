@@ -30,25 +30,14 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database  # noqa: E402 - needs the path above
+
 # The same password hashers as the server (test settings would store MD5 hashes).
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/stepwise_api_bench")
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-passphrase-42"  # noqa: S105 - a throwaway benchmark account
 UNLIMITED = "1000000000/min"
-
-
-def ensure_database() -> None:
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    name = url.path.lstrip("/")
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def prepare(with_web_data: bool) -> tuple[str, list[int]]:

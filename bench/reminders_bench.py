@@ -32,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database  # noqa: E402 - needs the path above
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_reminders")
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
 os.environ["DEBUG"] = "false"  # no query log growing in memory
@@ -82,19 +84,6 @@ def _on_the_hour(name: str) -> bool:
 
 
 WHOLE_HOUR_ZONES = [z for z in ZONES if _on_the_hour(z)]
-
-
-def ensure_database() -> None:
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    name = url.path.lstrip("/")
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django() -> None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database  # noqa: E402 - needs the path above
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/stepwise_bench")
 
@@ -30,19 +32,6 @@ STEPS_PER_TRACK = 40
 TRACKS_PER_LEARNER = 5  # 10,000 x 5 tracks x 20 statuses = 1,000,000 statuses
 STATUSES_PER_TRACK = 20
 HERO_TRACKS = 20
-
-
-def ensure_database() -> None:
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    name = url.path.lstrip("/")
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def fill(rng: random.Random) -> None:

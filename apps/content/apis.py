@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -45,7 +46,7 @@ class TrackListApi(APIView):
             **error_responses(400),
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse | Response:
         """Published tracks in curated order, a page at a time (follow ``next``)."""
         filters = TrackFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -69,7 +70,7 @@ class TrackDetailApi(APIView):
         parameters=[_IF_NONE_MATCH],
         responses={200: TrackDetailSerializer, 304: _NOT_MODIFIED, **error_responses(404)},
     )
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: Request, slug: str) -> HttpResponse | Response:
         """One track: its ordered steps with prerequisites and resources; for a signed-in
         learner also each step's status and the track's progress."""
         track = get_object_or_404(track_list(), slug=slug)
@@ -77,7 +78,9 @@ class TrackDetailApi(APIView):
         context: dict[str, object] = {"steps_data": steps}
         if request.user.is_authenticated:
             progress = track_progress_for(
-                user=request_learner(request), track=track, step_ids=[step["id"] for step in steps]
+                user=request_learner(request),
+                track=track,
+                steps=[(s["id"], s["is_optional"], s["estimated_minutes"]) for s in steps],
             )
             context.update(
                 steps_data=[

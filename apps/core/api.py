@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
-from django.http import Http404, HttpRequest, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils.http import parse_etags, quote_etag
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -301,7 +301,7 @@ class SyncRateThrottle(_RuntimeRate, UserRateThrottle):
 # --- caching and paging -----------------------------------------------------------------
 
 
-def etag_response(request: Request, data: Any) -> Response:
+def etag_response(request: Request, data: Any) -> HttpResponse | Response:
     """200 with a strong ETag of the body, or 304 when the client already has it.
 
     The tag hashes the exact bytes sent, so any change (content, the learner's progress)
@@ -317,7 +317,9 @@ def etag_response(request: Request, data: Any) -> Response:
     wanted = parse_etags(request.headers.get("If-None-Match", ""))
     if etag in wanted or "*" in wanted or f"W/{etag}" in wanted:
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(data, headers=headers)
+    # The body is already rendered (the tag needed it): send those bytes, not a second
+    # rendering of ``data``. JSON is the API's only renderer.
+    return HttpResponse(body, content_type="application/json", headers=headers)
 
 
 class PositionCursorPagination(CursorPagination):

@@ -388,11 +388,54 @@ class TrackProgress:
     completion: Completion
 
 
-def track_progress_for(*, user: User, track: Track, step_ids: Iterable[int]) -> TrackProgress:
-    """The learner's status on each of the track's steps and their completion (3 queries)."""
+def completion_of_steps(
+    *,
+    user_id: int,
+    track_id: int,
+    steps: Iterable[tuple[int, bool, int]],
+    statuses: Mapping[int, str],
+) -> Completion:
+    """The same figures as ``completion_for``, worked out from data already in hand:
+    the track's steps as (id, is_optional, estimated_minutes) and the learner's statuses.
+    No query; for a page that has loaded both anyway."""
+    totals = {
+        "required_total": 0,
+        "optional_total": 0,
+        "total_minutes": 0,
+        "required_done": 0,
+        "required_skipped": 0,
+        "optional_done": 0,
+        "in_progress": 0,
+        "remaining_minutes": 0,
+    }
+    for step_id, optional, minutes in steps:
+        status = statuses.get(step_id, Status.TODO)
+        totals["total_minutes"] += minutes
+        totals["in_progress"] += status == Status.IN_PROGRESS
+        if optional:
+            totals["optional_total"] += 1
+            totals["optional_done"] += status == Status.DONE
+            continue
+        totals["required_total"] += 1
+        totals["required_done"] += status == Status.DONE
+        totals["required_skipped"] += status == Status.SKIPPED
+        if status not in (Status.DONE, Status.SKIPPED):
+            totals["remaining_minutes"] += minutes
+    return Completion(user_id=user_id, track_id=track_id, **totals)
+
+
+def track_progress_for(
+    *, user: User, track: Track, steps: Iterable[tuple[int, bool, int]]
+) -> TrackProgress:
+    """The learner's status on each of the track's steps, given as (id, is_optional,
+    estimated_minutes), and their completion of it (1 query)."""
+    steps = list(steps)
+    statuses = step_statuses_for(user_id=user.pk, step_ids=[step_id for step_id, _, _ in steps])
     return TrackProgress(
-        statuses=step_statuses_for(user_id=user.pk, step_ids=step_ids),
-        completion=completion_for(user_ids=[user.pk], track_ids=[track.pk])[(user.pk, track.pk)],
+        statuses=statuses,
+        completion=completion_of_steps(
+            user_id=user.pk, track_id=track.pk, steps=steps, statuses=statuses
+        ),
     )
 
 

@@ -120,3 +120,30 @@ def test_step_statuses_default_to_todo(learner):
     statuses = step_statuses_for(user_id=learner.pk, step_ids=[s.pk for s in req])
 
     assert statuses == {req[0].pk: "todo", req[1].pk: "skipped", req[2].pk: "todo"}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_completion_of_steps_agrees_with_completion_for(learner, seed):
+    import random
+
+    from apps.progress.selectors import completion_of_steps
+
+    rng = random.Random(seed)
+    track, req, opt = _track(required=6, optional=3, minutes=45)
+    for step in req + opt:
+        status = rng.choice(["todo", "in_progress", "done", "skipped"])
+        if status != "todo":
+            step_status_set(user=learner, step=step, status=status)
+    statuses = step_statuses_for(user_id=learner.pk, step_ids=[s.pk for s in req + opt])
+
+    in_python = completion_of_steps(
+        user_id=learner.pk,
+        track_id=track.pk,
+        steps=[(s.pk, s.is_optional, s.estimated_minutes) for s in req + opt],
+        statuses=statuses,
+    )
+
+    assert (
+        in_python
+        == completion_for(user_ids=[learner.pk], track_ids=[track.pk])[(learner.pk, track.pk)]
+    )

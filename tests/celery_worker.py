@@ -1,0 +1,92 @@
+"""A real Celery worker in a subprocess, fed through a real Redis broker, for tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import redis_url
+
+
+@dataclass
+class WorkerRun:
+    #: Sends tasks by name to the worker's broker; never the process's current app, so
+    #: other tests keep running their tasks eagerly.
+    sender: Celery
+    process: subprocess.Popen[bytes]
+    log: str = ""
+
+    def wait_until(self, done: Callable[[], bool], seconds: float = 20) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.process.poll() is None and not done():
+            time.sleep(0.2)
+        time.sleep(0.5)  # a moment more, in case something would wrongly run twice
+
+
+def shared_database_url() -> str:
+    """The URL of the test database, for a worker process to share it."""
+    db = connection.settings_dict
+    auth = db["USER"] or "postgres"
+    if db["PASSWORD"]:
+        auth += f":{db['PASSWORD']}"
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def celery_worker(
+    *, redis_db: int, env: dict[str, str] | None = None, pool: str = "solo", concurrency: int = 1
+) -> Iterator[WorkerRun]:
+    """Start a worker on its own Redis database (so suites never take each other's tasks)
+    and the test database; stop it on exit and keep what it printed in ``log``."""
+    import redis
+
+    broker = urlunsplit(urlsplit(redis_url())._replace(path=f"/{redis_db}"))
+    redis.Redis.from_url(broker).flushdb()
+    process = subprocess.Popen(  # noqa: S603 - our own celery, fixed arguments
+        [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "config.celery_app",
+            "worker",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=warning",
+        ],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+            "DATABASE_URL": shared_database_url(),
+            "CONN_MAX_AGE": "0",
+            "REDIS_URL": broker,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "DEBUG": "false",
+            **(env or {}),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    run = WorkerRun(sender=Celery(broker=broker, set_as_current=False), process=process)
+    try:
+        yield run
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        run.log = output.decode(errors="replace")
