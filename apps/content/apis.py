@@ -4,8 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.content.models import Track
-from apps.content.selectors import track_list, track_steps
+from apps.content.selectors import track_list, track_published_get, track_steps
 from apps.content.serializers import (
     StepSerializer,
     TrackDetailSerializer,
@@ -73,8 +72,12 @@ class TrackDetailApi(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse | Response:
         """One track: its ordered steps with prerequisites and resources; for a signed-in
         learner also each step's status and the track's progress."""
-        track = get_object_or_404(track_list(), slug=slug)
+        track = track_published_get(slug=slug)
+        if track is None:
+            raise Http404
         steps = _track_steps_data(track)
+        track.step_count = len(steps)  # type: ignore[attr-defined]
+        track.total_minutes = sum(s["estimated_minutes"] for s in steps)  # type: ignore[attr-defined]
         context: dict[str, object] = {"steps_data": steps}
         if request.user.is_authenticated:
             progress = track_progress_for(

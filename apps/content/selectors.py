@@ -26,8 +26,6 @@ def track_list(
     Each figure is its own subquery, so joins never multiply one another. Filters
     that are empty are not applied.
     """
-    from apps.progress.models import Enrollment
-
     tracks = Track.objects.all()
     if published_only:
         tracks = tracks.filter(is_published=True)
@@ -37,20 +35,44 @@ def track_list(
         tracks = tracks.filter(level=level)
     if goal:
         tracks = tracks.filter(goal=goal)
+    return tracks.annotate(
+        content_revision=_content_revision(),
+        step_count=Coalesce(_step_aggregate(Count("pk")), 0),
+        total_minutes=Coalesce(_step_aggregate(Sum("estimated_minutes")), 0),
+        learner_count=_learner_count(),
+    )
+
+
+def track_published_get(*, slug: str) -> Track | None:
+    """One published track with ``content_revision`` and ``learner_count`` (1 query).
+
+    Lighter than ``track_list`` for a page that loads the steps anyway and can count
+    them itself.
+    """
+    return (
+        Track.objects.filter(is_published=True, slug=slug)
+        .annotate(content_revision=_content_revision(), learner_count=_learner_count())
+        .first()
+    )
+
+
+def _content_revision() -> Coalesce:
+    revision = ContentRevision.objects.filter(pk=1).values("number")[:1]
+    return Coalesce(Subquery(revision), 0)
+
+
+def _learner_count() -> Coalesce:
+    from apps.progress.models import Enrollment
+
+    # One enrollment per learner and track (a unique constraint), so a plain count.
     learners = (
         Enrollment.objects.filter(track=OuterRef("pk"))
         .order_by()
         .values("track")
-        .annotate(value=Count("user", distinct=True))
+        .annotate(value=Count("pk"))
         .values("value")
     )
-    revision = ContentRevision.objects.filter(pk=1).values("number")[:1]
-    return tracks.annotate(
-        content_revision=Coalesce(Subquery(revision), 0),
-        step_count=Coalesce(_step_aggregate(Count("pk")), 0),
-        total_minutes=Coalesce(_step_aggregate(Sum("estimated_minutes")), 0),
-        learner_count=Coalesce(Subquery(learners, output_field=IntegerField()), 0),
-    )
+    return Coalesce(Subquery(learners, output_field=IntegerField()), 0)
 
 
 def track_goals() -> list[str]:
