@@ -135,17 +135,44 @@ def _run_open(
     else:
         run.total = len(resources)
         run.save(update_fields=["total"])
-    # Deal hosts round-robin across chunks so each chunk spreads over many hosts.
-    resources.sort(key=lambda r: (urlsplit(r.url).hostname or "", r.pk))
-    chunk_count = max(1, -(-len(resources) // size))
+    chunks = _chunks_by_host(resources, size)
     LinkCheckClaim.objects.bulk_create(
         [
-            LinkCheckClaim(run=run, url=r.url, resource=r, chunk=i % chunk_count)
-            for i, r in enumerate(resources)
+            LinkCheckClaim(run=run, url=r.url, resource=r, chunk=number)
+            for number, chunk in enumerate(chunks)
+            for r in chunk
         ],
         ignore_conflicts=True,
     )
-    return run, list(range(chunk_count)) if resources else []
+    return run, list(range(len(chunks)))
+
+
+def _chunks_by_host(resources: list[Resource], size: int) -> list[list[Resource]]:
+    """Split resources into chunks of at most ``size``, never splitting one host's links.
+
+    Each chunk runs in its own task with its own per-host gate, so a host spread over
+    two chunks would get twice the per-host cap and no minimum interval. A host with
+    more than ``size`` links gets a chunk of its own; smaller hosts are packed together,
+    largest first, into the emptiest chunk they still fit in.
+    """
+    by_host: dict[str, list[Resource]] = {}
+    for resource in sorted(resources, key=lambda r: r.pk):
+        by_host.setdefault((urlsplit(resource.url).hostname or "").lower(), []).append(resource)
+    chunks: list[list[Resource]] = []
+    open_chunks: list[list[Resource]] = []  # chunks with room left
+    for host in sorted(by_host, key=lambda h: (-len(by_host[h]), h)):
+        links = by_host[host]
+        fitting = [c for c in open_chunks if len(c) + len(links) <= size]
+        if fitting:
+            chunk = min(fitting, key=len)
+            chunk.extend(links)
+        else:
+            chunk = list(links)
+            chunks.append(chunk)
+            open_chunks.append(chunk)
+        if len(chunk) >= size:
+            open_chunks.remove(chunk)
+    return chunks
 
 
 def link_chunk_check(

@@ -1,7 +1,11 @@
+import socket
+
 import pytest
 
 from apps.linkhealth.checker import CheckerConfig
 from tests.linkhealth.farm import Farm
+
+REAL_GETADDRINFO = socket.getaddrinfo
 
 
 @pytest.fixture
@@ -31,3 +35,21 @@ def link_settings(settings):
 @pytest.fixture
 def config(link_settings):
     return CheckerConfig.from_settings()
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """The edge of the outside world: names the tests invent resolve as told here."""
+    names: dict[str, str | None] = {}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            address = names[host]
+            if address is None:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+        return REAL_GETADDRINFO(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names

@@ -16,26 +16,6 @@ from apps.linkhealth.checker import (
 )
 from tests.linkhealth.farm import Reply
 
-REAL_GETADDRINFO = socket.getaddrinfo
-
-
-@pytest.fixture
-def fake_dns(monkeypatch):
-    """The edge of the outside world: names the tests invent resolve as told here."""
-    names: dict[str, str | None] = {}
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host in names:
-            address = names[host]
-            if address is None:
-                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-            family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
-        return REAL_GETADDRINFO(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return names
-
 
 def test_ok_page(farm, config):
     result = check_url(farm.route("/page"), config)

@@ -113,8 +113,16 @@ def test_moved_keeps_the_suggested_url(farm, link_settings):
     assert state.suggested_url == farm.url("/new")
 
 
-def test_a_url_is_claimed_once_per_run(farm, link_settings):
-    resources = [ResourceFactory(url=farm.route(f"/p{n}")) for n in range(5)]
+def test_a_url_is_claimed_once_per_run(farm, link_settings, fake_dns):
+    # Five links on three hosts (two, two and one): three chunks of at most two.
+    hosts = ["a.farm.test", "a.farm.test", "b.farm.test", "b.farm.test", "c.farm.test"]
+    for host in set(hosts):
+        fake_dns[host] = "127.0.0.1"
+    for n in range(5):
+        farm.route(f"/p{n}")
+    resources = [
+        ResourceFactory(url=f"http://{host}:{farm.port}/p{n}") for n, host in enumerate(hosts)
+    ]
     run, chunks = services.link_check_run_create(
         kind=LinkCheckRun.Kind.SCHEDULED, resource_ids=[r.pk for r in resources], chunk_size=2
     )
@@ -128,6 +136,36 @@ def test_a_url_is_claimed_once_per_run(farm, link_settings):
         assert services.link_chunk_check(run_id=run.pk, chunk=chunk) == []
     assert all(farm.hit_count(f"/p{n}") == 1 for n in range(5))
     assert LinkCheck.objects.filter(run=run).count() == 5
+
+
+def test_no_host_is_split_over_two_chunks(link_settings):
+    # Given hosts with 3, 2, 1 and 1 links and chunks of two
+    links = {"a.example.org": 3, "b.example.org": 2, "c.example.org": 1, "d.example.org": 1}
+    resources = [
+        ResourceFactory(url=f"https://{host}/page-{n}")
+        for host, count in links.items()
+        for n in range(count)
+    ]
+
+    run, chunks = services.link_check_run_create(
+        kind=LinkCheckRun.Kind.SCHEDULED, resource_ids=[r.pk for r in resources], chunk_size=2
+    )
+
+    # Then every host's links are in exactly one chunk (each chunk gets its own per-host
+    # gate), and chunks holding more than one host stay within the chunk size.
+    chunks_of_host: dict[str, set[int]] = {}
+    hosts_of_chunk: dict[int, set[str]] = {}
+    sizes: dict[int, int] = {}
+    for url, chunk in LinkCheckClaim.objects.filter(run=run).values_list("url", "chunk"):
+        host = url.split("/")[2]
+        chunks_of_host.setdefault(host, set()).add(chunk)
+        hosts_of_chunk.setdefault(chunk, set()).add(host)
+        sizes[chunk] = sizes.get(chunk, 0) + 1
+    assert sum(sizes.values()) == 7
+    assert {host: len(found) for host, found in chunks_of_host.items()} == dict.fromkeys(links, 1)
+    assert sorted(sizes) == chunks
+    assert all(sizes[c] <= 2 for c, hosts in hosts_of_chunk.items() if len(hosts) > 1)
+    assert chunks == [0, 1, 2]  # a alone (over the size); b; c and d together
 
 
 def test_chunk_that_dies_is_retried_without_checking_a_link_twice(farm, link_settings, monkeypatch):
