@@ -186,3 +186,17 @@ def test_sending_a_chunk_costs_a_bounded_number_of_queries(
     # 1 claim; 2 claimed rows with users; 3-12 the email contexts (reminder_email_contexts);
     # 13-15 savepoint, mark sent, release (the status update is atomic).
     assert chunk_queries(2) == chunk_queries(12) == 15
+
+
+def test_the_subject_shows_a_track_title_as_written(
+    make_learner, track, django_capture_on_commit_callbacks
+):
+    track.title = "Tips & <Tricks>"
+    track.save(update_fields=["title"])
+    make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reminders_due_schedule(now=SEVEN_IST)
+
+    (message,) = mail.outbox
+    assert message.subject == "Your next step in Tips & <Tricks>"
