@@ -2,6 +2,7 @@
 
 import contextlib
 import uuid
+import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -97,7 +98,8 @@ def _usual_hours(*, users: Iterable[tuple[int, str]], now: datetime) -> dict[int
     for user_id, occurred_at in rows.order_by().values_list("user_id", "occurred_at"):
         try:
             hour = timezone.localtime(occurred_at, zone_for(zones[user_id])).hour
-        except ValueError:
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            # A zone the database does not know: this learner keeps the default hour.
             continue
         counts[user_id][hour] += 1
         key = (user_id, hour)

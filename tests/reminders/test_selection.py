@@ -296,3 +296,20 @@ def test_a_rerun_for_the_same_moment_creates_nothing(make_learner):
     assert len(first.created_ids) == 1
     assert second.created_ids == []
     assert ReminderDelivery.objects.get().status == DeliveryStatus.PENDING
+
+
+def test_an_unknown_time_zone_does_not_stop_the_usual_hour_refresh(make_learner, track):
+    from apps.accounts.models import User
+    from apps.reminders.models import ReminderPreferences
+
+    lost = make_learner(timezone="Europe/Berlin", reminder_frequency="daily")
+    habitual = make_learner(timezone="Europe/Berlin", reminder_frequency="daily")
+    for learner in (lost, habitual):
+        study(learner, track, datetime(2025, 5, 20, 7, 5, tzinfo=UTC), status="in_progress")
+    # A zone the database no longer knows (written past the form's validation).
+    User.objects.filter(pk=lost.pk).update(timezone="Mars/Olympus_Mons")
+
+    assert reminder_usual_hours_refresh(now=MONDAY) == 2
+
+    hours = dict(ReminderPreferences.objects.values_list("user_id", "usual_hour"))
+    assert hours == {lost.pk: None, habitual.pk: 9}  # 09:05 CEST
