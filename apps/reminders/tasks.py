@@ -1,6 +1,6 @@
 """Celery tasks: thin wrappers that take ids or a moment and call the services."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from celery import shared_task
 from django.utils import timezone
@@ -12,10 +12,13 @@ from apps.reminders import services
 def reminders_send_due(moment: str | None = None) -> int:
     """The beat task (every 15 minutes): decide who is due now and fan out the sends.
 
-    ``moment`` (ISO-8601) re-runs a past window; a re-run sends nothing already sent.
+    ``moment`` (ISO-8601; a time without zone is UTC) re-runs a past window; a re-run sends
+    nothing already sent.
     """
     services.reminder_deliveries_fail_stale()
     now = datetime.fromisoformat(moment) if moment else timezone.now()
+    if timezone.is_naive(now):
+        now = now.replace(tzinfo=UTC)
     result = services.reminders_due_schedule(now=now)
     return len(result.created_ids)
 

@@ -134,3 +134,20 @@ def test_two_workers_given_the_same_chunk_send_it_once(make_learner):
 
     assert sorted(sent) == sorted(ids)
     assert len(mail.outbox) == 20
+
+
+@pytest.mark.django_db
+def test_the_beat_task_reads_a_moment_without_zone_as_utc(
+    make_learner, settings, django_capture_on_commit_callbacks
+):
+    from apps.reminders.tasks import reminders_send_due
+
+    # A server whose local time is not UTC.
+    settings.TIME_ZONE = "America/New_York"
+    learner = make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reminders_send_due("2025-06-02T01:30:00")
+
+    assert [m.to for m in mail.outbox] == [[learner.email]]
+    assert ReminderDelivery.objects.get().due_at == SEVEN_IST
