@@ -26,6 +26,7 @@ import socket
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -448,6 +449,8 @@ class LinkChecker:
             "User-Agent": self.config.user_agent,
             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
             "Accept-Language": "en",
+            # The body is read raw and capped; a compressed one would hide every marker.
+            "Accept-Encoding": "identity",
         }
         extensions: dict[str, Any] = {}
         if scheme == "https":
@@ -479,10 +482,24 @@ class LinkChecker:
         )
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
+        """Up to ``body_cap`` bytes of the body, gunzipped if the server compressed it anyway.
+
+        Decompression is bounded by the cap too, so a small compressed bomb stays small.
+        """
         cap = self.config.body_cap
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        decoder = None
+        if encoding in {"gzip", "x-gzip", "deflate"}:
+            decoder = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # gzip or zlib header
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_raw():
+        async for raw in response.aiter_raw():
+            chunk = raw
+            if decoder is not None:
+                try:
+                    chunk = decoder.decompress(raw, cap - size)
+                except zlib.error:
+                    break
             chunks.append(chunk)
             size += len(chunk)
             if size >= cap:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,8 @@ class Reply:
     delay: float = 0.0
     #: Send this many bytes of body (declared in Content-Length), chunk by chunk.
     stream_bytes: int = 0
+    #: Gzip the body: "if-accepted" (when Accept-Encoding allows gzip) or "always".
+    gzip: str = ""
 
 
 Route = Reply | list[Reply] | Callable[[str, str], Reply]
@@ -110,6 +113,13 @@ class Farm:
                     reply = farm._reply_for(method, self.path)
                     if reply.delay:
                         time.sleep(reply.delay)
+                    accepted = self.headers.get("Accept-Encoding", "").lower()
+                    if reply.gzip == "always" or (reply.gzip and "gzip" in accepted):
+                        reply = replace(
+                            reply,
+                            body=gzip.compress(reply.body),
+                            headers={**reply.headers, "Content-Encoding": "gzip"},
+                        )
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)

@@ -66,6 +66,20 @@ def test_bot_challenge_page_is_blocked(farm, config):
     assert farm.hit_count("/guarded") == 1  # a challenge is not retried
 
 
+@pytest.mark.parametrize("gzip", ["if-accepted", "always"])
+def test_compressed_bot_challenge_page_is_blocked(farm, link_settings, gzip):
+    # A challenge page served with 200 (only GET shows it), compressed when the
+    # client accepts gzip, or whatever the client says.
+    link_settings.LINK_CHECK_GET_ONLY_HOSTS = ["127.0.0.1"]
+    body = b"<html><title>Just a moment...</title><div id=cf-chl-widget></div></html>"
+    url = farm.route("/guarded", status=200, body=body, gzip=gzip)
+
+    result = check_url(url, CheckerConfig.from_settings())
+
+    assert result.outcome == Outcome.BLOCKED
+    assert result.detail == "bot challenge: could not verify"
+
+
 @pytest.mark.parametrize("status", [405, 501, 400, 403])
 def test_head_refused_falls_back_to_get(farm, config, status):
     def answer(method, target):
