@@ -152,10 +152,27 @@ def networks_parse(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
 
 
+NAT64_NETWORK = ipaddress.IPv6Network("64:ff9b::/96")
+TEREDO_NETWORK = ipaddress.IPv6Network("2001::/32")
+
+
 def address_is_public(address: IPAddress) -> bool:
-    """True only for addresses on the public internet (IPv4-mapped IPv6 judged as IPv4)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """True only for addresses on the public internet.
+
+    IPv6 addresses that carry an IPv4 address to a relay or translator are judged by
+    that IPv4 address: IPv4-mapped, 6to4 (2002::/16, which ``ipaddress`` calls global
+    even around 127.0.0.1) and NAT64 (64:ff9b::/96). Teredo (2001::/32) tunnels to a
+    client address hidden in the bits, so it is refused whatever it carries.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in TEREDO_NETWORK:
+            return False
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address.sixtofour is not None:
+            address = address.sixtofour
+        elif address in NAT64_NETWORK:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return not (
         address.is_private
         or address.is_loopback

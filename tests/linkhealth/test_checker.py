@@ -250,10 +250,34 @@ def test_local_addresses_are_refused_without_allow_list(farm):
         ("::ffff:127.0.0.1", False),
         ("::ffff:10.0.0.1", False),
         ("::ffff:93.184.215.14", True),
+        # 6to4 (2002::/16) is judged by the IPv4 address it embeds
+        ("2002:7f00:1::", False),  # 127.0.0.1
+        ("2002:a00:1::1", False),  # 10.0.0.1
+        ("2002:a9fe:a9fe::", False),  # 169.254.169.254
+        ("2002:5db8:d70e::1", True),  # 93.184.215.14
+        # NAT64 (64:ff9b::/96) likewise
+        ("64:ff9b::7f00:1", False),  # 127.0.0.1
+        ("64:ff9b::c0a8:1", False),  # 192.168.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # 169.254.169.254
+        ("64:ff9b::5db8:d70e", True),  # 93.184.215.14
+        # Teredo (2001::/32) hides its client address: never public
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),
+        ("2001:0:7f00:1::ffff:ffff", False),  # server 127.0.0.1
+        ("2001:0:5db8:d70e::a2ff:fff1", False),  # public server and client
     ],
 )
 def test_address_is_public(address, public):
     assert address_is_public(ipaddress.ip_address(address)) is public
+
+
+def test_name_resolving_to_6to4_around_loopback_is_refused(farm, config, fake_dns):
+    fake_dns["tunnel.example.org"] = "2002:7f00:1::"
+    farm.route("/out", status=301, headers={"Location": "http://tunnel.example.org/"})
+
+    result = check_url(farm.url("/out"), config)
+
+    assert result.outcome == Outcome.REFUSED
+    assert "2002:7f00:1::" in result.detail
 
 
 def test_not_http_is_refused(config):
