@@ -55,6 +55,16 @@ def _validate(status: str, occurred_at: datetime, now: datetime, key: str | None
         )
 
 
+def _learner_lock(user: User) -> None:
+    """Serialise one learner's progress writes until the transaction ends.
+
+    Their events then commit in id order, so a client pulling ``progress/changes``
+    with the last id it saw never skips an event that committed late. NO KEY, so
+    inserts that merely reference the user do not wait.
+    """
+    list(User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk"))
+
+
 @transaction.atomic
 def step_status_set(
     *,
@@ -68,12 +78,13 @@ def step_status_set(
     """Set the learner's status on a step, record the change and enroll them in its track.
 
     Idempotent: a repeated ``idempotency_key``, or the status the step already
-    has, changes nothing and records no event. Concurrent calls for the same
-    learner and step are serialised on the progress row.
+    has, changes nothing and records no event. Concurrent changes of one learner
+    are serialised on their user row, as offline syncs are.
     """
     now = timezone.now()
     occurred_at = occurred_at or now
     _validate(status, occurred_at, now, idempotency_key)
+    _learner_lock(user)
 
     progress, _ = StepProgress.objects.select_for_update().get_or_create(
         user=user, step=step, defaults={"status": Status.TODO, "status_changed_at": occurred_at}
@@ -191,8 +202,7 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
     """
     now = timezone.now()
     latest_allowed = now + timedelta(seconds=settings.STEPWISE_MAX_CLOCK_SKEW_SECONDS)
-    # Serialise this learner's syncs; NO KEY so inserts referencing the user don't wait.
-    list(User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk"))
+    _learner_lock(user)
 
     step_ids = sorted({op.step_id for op in operations})
     track_of: dict[int, int] = dict(

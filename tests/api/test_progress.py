@@ -114,9 +114,10 @@ def test_dashboard_is_a_fixed_number_of_queries(alice, django_assert_num_queries
 def test_put_is_a_fixed_number_of_queries(alice, track, django_assert_num_queries):
     step = track.steps.get(key="s0")
     # 1-3 session (exists, load) and user; 4 the published step with its track;
-    # step_status_set: 5 savepoint, 6 progress row for update, 7-9 savepoint, insert it,
-    # release; 10 update it; 11 insert the event; 12 enrollment lookup, 13-15 savepoint,
-    # insert it, release; 16 release; then 17 the progress read back for the answer
-    with django_assert_num_queries(17):
+    # step_status_set: 5 savepoint, 6 the learner's row lock, 7 progress row for update,
+    # 8-10 savepoint, insert it, release; 11 update it; 12 insert the event;
+    # 13 enrollment lookup, 14-16 savepoint, insert it, release; 17 release;
+    # then 18 the progress read back for the answer
+    with django_assert_num_queries(18):
         response = alice.put(f"progress/steps/{step.pk}/", {"status": "done"})
     assert response.status_code == 200

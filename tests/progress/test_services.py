@@ -139,11 +139,11 @@ def test_later_activity_moves_last_activity_forward(learner):
 
 def test_status_change_query_budget(learner, django_assert_num_queries):
     step = StepFactory()
-    # 1 savepoint (the service's transaction inside the test's)
-    # 2-5 progress row: locked select, savepoint, insert, release
-    # 6 progress update  7 event insert
-    # 8-11 enrollment: select, savepoint, insert, release  12 release
-    with django_assert_num_queries(12):
+    # 1 savepoint (the service's transaction inside the test's)  2 the learner's row lock
+    # 3-6 progress row: locked select, savepoint, insert, release
+    # 7 progress update  8 event insert
+    # 9-12 enrollment: select, savepoint, insert, release  13 release
+    with django_assert_num_queries(13):
         step_status_set(user=learner, step=step, status=Status.DONE)
 
 
@@ -204,3 +204,42 @@ def test_concurrent_replays_of_one_key_record_one_event():
     assert ProgressEvent.objects.filter(user=learner).count() == 1
     event = ProgressEvent.objects.get()
     assert StepProgress.objects.get().status == event.to_status
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_learners_changes_wait_for_each_other_so_events_commit_in_order():
+    from django.db import connection, transaction
+
+    from apps.accounts.models import User
+
+    learner = UserFactory()
+    step = StepFactory()
+    locked, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_the_learner() -> None:
+        # Another change of the same learner, still open (a sync in progress, say).
+        with transaction.atomic():
+            list(User.objects.select_for_update(no_key=True).filter(pk=learner.pk))
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    def mark_done() -> None:
+        step_status_set(user=learner, step=step, status=Status.DONE)
+        done.set()
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_learner)
+    holder.start()
+    assert locked.wait(10)
+    writer = threading.Thread(target=mark_done)
+    writer.start()
+
+    assert not done.wait(0.5)  # waits for the other change to commit
+    assert not ProgressEvent.objects.exists()
+    release.set()
+    holder.join()
+    writer.join()
+    assert done.is_set()
+    assert ProgressEvent.objects.count() == 1
