@@ -113,6 +113,12 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    #: Not sent on purpose (the learner turned reminders off after it was decided).
+    SKIPPED = "skipped", "Skipped"
+
+
+#: Statuses of deliveries that never reached the learner: they count for nothing.
+UNDELIVERED = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
 
 
 class ReminderDelivery(models.Model):

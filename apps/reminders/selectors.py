@@ -31,8 +31,8 @@ from apps.content.models import Step, StepResource, Track
 from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
 from apps.progress.selectors import Completion, Streak, completion_for, streak_from_days
 from apps.reminders.models import (
+    UNDELIVERED,
     DeliveryKind,
-    DeliveryStatus,
     Frequency,
     ReminderDelivery,
     ReminderPreferences,
@@ -73,7 +73,7 @@ def reminder_status_get(*, user: User) -> ReminderStatus:
     kept_on = preferences.kept_on_at or _EPOCH
     paused = (
         ReminderDelivery.objects.filter(user=user, kind=DeliveryKind.PAUSED, due_at__gt=kept_on)
-        .exclude(status=DeliveryStatus.FAILED)
+        .exclude(status__in=UNDELIVERED)
         .annotate(last_progress=Subquery(last_progress))
         .filter(Q(last_progress__isnull=True) | Q(last_progress__lt=F("due_at")))
         .exists()
@@ -179,7 +179,7 @@ def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) ->
         ReminderDelivery.objects.filter(
             user=OuterRef("pk"), kind__in=NAGGING_KINDS, due_at__gt=OuterRef("reset_at")
         )
-        .exclude(status=DeliveryStatus.FAILED)
+        .exclude(status__in=UNDELIVERED)
         .order_by()
         .values("user")
         .annotate(n=Count("pk"))
@@ -232,7 +232,7 @@ def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) ->
             paused=Exists(
                 ReminderDelivery.objects.filter(
                     user=OuterRef("pk"), kind=DeliveryKind.PAUSED, due_at__gt=OuterRef("reset_at")
-                ).exclude(status=DeliveryStatus.FAILED)
+                ).exclude(status__in=UNDELIVERED)
             ),
             unanswered=Coalesce(Subquery(nagging), 0),
             done_this_week=Case(

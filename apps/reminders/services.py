@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, Exists, F, OuterRef, Q, TextField, Value, When
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -22,15 +22,19 @@ from apps.reminders.emails import reminder_message_render
 from apps.reminders.models import (
     DeliveryKind,
     DeliveryStatus,
+    Frequency,
     ReminderDelivery,
     ReminderPreferences,
 )
 from apps.reminders.selectors import (
+    SCHEDULED_KINDS,
     Selection,
     reminder_email_contexts,
     reminders_due_select,
     zone_for,
 )
+
+TURNED_OFF = "Not sent: the learner turned reminders off."
 
 EDITABLE_FIELDS = ("reminder_frequency", "reminder_weekday", "reminder_hour", "weekly_goal")
 
@@ -225,8 +229,25 @@ def reminder_deliveries_send(*, delivery_ids: list[int]) -> SendOutcome:
     """
     outcome = SendOutcome()
     claim, now = uuid.uuid4(), timezone.now()
+    # In the same update: a scheduled reminder whose learner turned reminders off since
+    # (unsubscribed) is recorded as skipped instead of sent.
+    turned_off = Q(kind__in=SCHEDULED_KINDS) & Exists(
+        ReminderPreferences.objects.filter(
+            user_id=OuterRef("user_id"), reminder_frequency=Frequency.OFF
+        )
+    )
     ReminderDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.SENDING, claim_id=claim, claimed_at=now
+        status=Case(
+            When(turned_off, then=Value(DeliveryStatus.SKIPPED)),
+            default=Value(DeliveryStatus.SENDING),
+        ),
+        error=Case(
+            When(turned_off, then=Value(TURNED_OFF)),
+            default=F("error"),
+            output_field=TextField(),
+        ),
+        claim_id=claim,
+        claimed_at=now,
     )
     deliveries = list(
         ReminderDelivery.objects.filter(claim_id=claim, status=DeliveryStatus.SENDING)

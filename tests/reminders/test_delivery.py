@@ -200,3 +200,37 @@ def test_the_subject_shows_a_track_title_as_written(
 
     (message,) = mail.outbox
     assert message.subject == "Your next step in Tips & <Tricks>"
+
+
+def test_a_delivery_is_not_sent_after_the_learner_unsubscribes(make_learner):
+    from apps.reminders.services import reminders_unsubscribe
+
+    learner = make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    staying = make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    created = reminders_due_schedule(now=SEVEN_IST).created_ids
+    # The learner clicks unsubscribe before the send task runs (or while it waits to retry).
+    ReminderDelivery.objects.filter(user=learner).update(attempts=1, error="Timeout")
+    reminders_unsubscribe(user=learner)
+
+    assert reminders_send_chunk(created) == 1
+
+    assert [m.to for m in mail.outbox] == [[staying.email]]
+    skipped = ReminderDelivery.objects.get(user=learner)
+    assert skipped.status == DeliveryStatus.SKIPPED
+    assert skipped.error == "Not sent: the learner turned reminders off."
+    assert skipped.sent_at is None
+    # A re-run of the window neither sends it nor decides it again.
+    assert reminders_due_schedule(now=SEVEN_IST).created_ids == []
+    assert reminders_send_chunk(created) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_a_test_email_still_goes_to_a_staff_member_with_reminders_off(make_learner):
+    from apps.reminders.services import reminder_test_send, reminders_unsubscribe
+
+    staff = make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    reminders_unsubscribe(user=staff)
+    delivery = reminder_test_send(user=staff, now=SEVEN_IST)
+
+    assert reminders_send_chunk([delivery.pk]) == 1
+    assert [m.to for m in mail.outbox] == [[staff.email]]
