@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean bench-api bench-links bench-reminders
+.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-api bench-links bench-reminders
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ test: lint typecheck pytest  ## Lint, type checks and the whole test suite
 schema: $(VENV)/.installed-dev  ## Regenerate the committed OpenAPI schema (docs/openapi.yaml)
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular \
 		--validate --fail-on-warn --file docs/openapi.yaml
+
+bench-web: $(VENV)/.installed-dev  ## Learner web benchmark: dashboard and track page on 1,000,000 statuses (PostgreSQL)
+	DATABASE_URL=$${WEB_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stepwise_bench} \
+		$(PY) bench/web_bench.py
 
 bench-api: $(VENV)/.installed-dev  ## REST API benchmark: gunicorn + PostgreSQL + locust (see bench/RESULTS.md)
 	$(PY) bench/api_bench.py
