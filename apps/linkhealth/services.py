@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -44,7 +45,7 @@ def _health_apply(state: ResourceHealth, result: CheckResult, now: datetime) -> 
         state.consecutive_failures = 0
         state.broken_checks = 0
         state.first_broken_at = None
-        state.suggested_url = result.suggested_url[:500] if outcome == Outcome.MOVED else ""
+        state.suggested_url = result.suggested_url if outcome == Outcome.MOVED else ""
     elif outcome == Outcome.BROKEN:
         state.consecutive_failures += 1
         state.broken_checks += 1
@@ -68,6 +69,20 @@ def _health_apply(state: ResourceHealth, result: CheckResult, now: datetime) -> 
         state.health_changed_at = now
 
 
+def _suggestion_within_limit(result: CheckResult) -> CheckResult:
+    """Drop a suggested URL too long to keep: cut short, "use the new URL" would break it."""
+    limit = ResourceHealth._meta.get_field("suggested_url").max_length or 0
+    if len(result.suggested_url) <= limit:
+        return result
+    note = (
+        f"no suggested URL: the new one is {len(result.suggested_url)} characters long, "
+        f"more than the {limit} kept"
+    )
+    return dataclasses.replace(
+        result, suggested_url="", detail=f"{note}; {result.detail}" if result.detail else note
+    )
+
+
 @transaction.atomic
 def resource_health_record(
     *,
@@ -78,6 +93,7 @@ def resource_health_record(
 ) -> ResourceHealth:
     """Record one check of a resource's link and update its current health."""
     now = now or timezone.now()
+    result = _suggestion_within_limit(result)
     state, _ = ResourceHealth.objects.select_for_update().get_or_create(resource=resource)
     LinkCheck.objects.create(
         resource=resource,
@@ -91,7 +107,7 @@ def resource_health_record(
         chain=result.chain,
         elapsed_ms=result.elapsed_ms,
         error=result.detail,
-        suggested_url=result.suggested_url[:2000],
+        suggested_url=result.suggested_url,
     )
     _health_apply(state, result, now)
     state.host = (urlsplit(resource.url).hostname or "")[:255]

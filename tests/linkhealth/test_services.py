@@ -113,6 +113,24 @@ def test_moved_keeps_the_suggested_url(farm, link_settings):
     assert state.suggested_url == farm.url("/new")
 
 
+def test_moved_to_a_url_too_long_to_keep_suggests_nothing(farm, link_settings):
+    farm.route("/new")
+    long_target = "/new?ref=" + "x" * 600
+    resource = ResourceFactory(
+        url=farm.route("/old", status=301, headers={"Location": long_target})
+    )
+
+    _run_over([resource])
+
+    state = ResourceHealth.objects.get(resource=resource)
+    assert state.health == Health.MOVED  # still moved, but no half a URL to "use"
+    assert state.suggested_url == ""
+    assert state.last_detail.startswith("no suggested URL: the new one is")
+    check = LinkCheck.objects.get(resource=resource)
+    assert check.suggested_url == ""
+    assert "more than the 500 kept" in check.error
+
+
 def test_a_url_is_claimed_once_per_run(farm, link_settings, fake_dns):
     # Five links on three hosts (two, two and one): three chunks of at most two.
     hosts = ["a.farm.test", "a.farm.test", "b.farm.test", "b.farm.test", "c.farm.test"]
