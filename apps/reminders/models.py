@@ -142,6 +142,7 @@ class ReminderDelivery(models.Model):
     run_id = models.UUIDField(default=uuid.uuid4, db_index=True, editable=False)
     # The send task holding the row while it sends.
     claim_id = models.UUIDField(null=True, blank=True, editable=False)
+    # When a send task claimed the row; while pending, when it was last handed to one.
     claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

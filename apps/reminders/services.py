@@ -331,3 +331,30 @@ def reminder_deliveries_fail_stale(*, now: datetime | None = None) -> int:
         status=DeliveryStatus.FAILED,
         error="Interrupted while sending (worker lost); not resent to avoid a duplicate.",
     )
+
+
+def reminder_deliveries_resend_pending(*, now: datetime | None = None) -> list[int]:
+    """Hand deliveries whose send task was lost back to the send tasks, in chunks.
+
+    A delivery still pending ``REMINDERS_PENDING_RESEND_MINUTES`` after it was created or
+    last claimed lost its task: the fan-out failed to enqueue it (broker down), or a worker
+    died after putting a failed send back to pending but before enqueueing the retry. The
+    claim (pending → sending) keeps this exactly-once even if the lost task turns up after
+    all. The rows are stamped as handed out, so the next sweep waits as long again.
+    """
+    now = now or timezone.now()
+    before = now - timedelta(minutes=settings.REMINDERS_PENDING_RESEND_MINUTES)
+    with transaction.atomic():
+        ids = list(
+            ReminderDelivery.objects.filter(status=DeliveryStatus.PENDING)
+            .filter(Q(claimed_at__lt=before) | Q(claimed_at__isnull=True, created_at__lt=before))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        size = settings.REMINDERS_SEND_CHUNK_SIZE
+        for offset in range(0, len(ids), size):
+            ReminderDelivery.objects.filter(
+                pk__in=ids[offset : offset + size], status=DeliveryStatus.PENDING
+            ).update(claimed_at=now)
+        transaction.on_commit(lambda: _send_in_chunks(ids))
+    return ids

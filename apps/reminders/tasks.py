@@ -16,6 +16,7 @@ def reminders_send_due(moment: str | None = None) -> int:
     nothing already sent.
     """
     services.reminder_deliveries_fail_stale()
+    services.reminder_deliveries_resend_pending()
     now = datetime.fromisoformat(moment) if moment else timezone.now()
     if timezone.is_naive(now):
         now = now.replace(tzinfo=UTC)

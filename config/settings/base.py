@@ -298,6 +298,12 @@ REMINDERS_SEND_BACKOFF_SECONDS = env.float("REMINDERS_SEND_BACKOFF_SECONDS", def
 REMINDERS_SEND_BACKOFF_MAX_SECONDS = env.float("REMINDERS_SEND_BACKOFF_MAX_SECONDS", default=3600.0)
 # A delivery left "sending" this long was interrupted (worker lost); it is failed, not resent.
 REMINDERS_SENDING_STALE_MINUTES = env.int("REMINDERS_SENDING_STALE_MINUTES", default=30)
+# A delivery still "pending" this long after it was created or last handed to a send task lost
+# its task (not enqueued, or a worker died before enqueueing the retry): the beat hands it out
+# again. Keep it above the backoff cap so a retry waiting for its turn is left alone.
+REMINDERS_PENDING_RESEND_MINUTES = env.int("REMINDERS_PENDING_RESEND_MINUTES", default=90)
+# Each beat run also decides this many earlier windows, in case a run was late or missed.
+REMINDERS_CATCH_UP_WINDOWS = env.int("REMINDERS_CATCH_UP_WINDOWS", default=1)
 # Rows per batch when recomputing usual study hours.
 REMINDERS_USUAL_HOUR_BATCH_SIZE = env.int("REMINDERS_USUAL_HOUR_BATCH_SIZE", default=2000)
 # Days of activity read to compute the streak shown in an email.

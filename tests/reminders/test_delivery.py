@@ -234,3 +234,66 @@ def test_a_test_email_still_goes_to_a_staff_member_with_reminders_off(make_learn
 
     assert reminders_send_chunk([delivery.pk]) == 1
     assert [m.to for m in mail.outbox] == [[staff.email]]
+
+
+def test_deliveries_left_pending_are_sent_by_a_later_beat_exactly_once(
+    make_learner, django_capture_on_commit_callbacks, settings
+):
+    from apps.reminders.tasks import reminders_send_due
+
+    settings.REMINDERS_PENDING_RESEND_MINUTES = 90
+    never_enqueued, retry_lost, retry_waiting, fresh = (
+        make_learner(timezone="Asia/Kolkata", reminder_hour=7) for _ in range(4)
+    )
+    # The fan-out after commit failed (broker down): nothing was enqueued.
+    reminders_due_schedule(now=SEVEN_IST)
+    now = timezone.now()
+    rows = ReminderDelivery.objects.all()
+    rows.filter(user=never_enqueued).update(created_at=now - timedelta(minutes=91))
+    # A worker died after putting a failed send back to pending, before enqueueing the retry.
+    rows.filter(user=retry_lost).update(
+        created_at=now - timedelta(hours=5), claimed_at=now - timedelta(minutes=91), attempts=1
+    )
+    # A retry still within its backoff, and a delivery just created: their tasks are coming.
+    rows.filter(user=retry_waiting).update(
+        created_at=now - timedelta(hours=5), claimed_at=now - timedelta(minutes=60), attempts=1
+    )
+
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            reminders_send_due()
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([never_enqueued.email, retry_lost.email])
+    statuses = dict(rows.values_list("user_id", "status"))
+    assert statuses == {
+        never_enqueued.pk: DeliveryStatus.SENT,
+        retry_lost.pk: DeliveryStatus.SENT,
+        retry_waiting.pk: DeliveryStatus.PENDING,
+        fresh.pk: DeliveryStatus.PENDING,
+    }
+
+
+def test_resending_pending_deliveries_goes_through_send_tasks_in_chunks(
+    make_learner, django_capture_on_commit_callbacks, settings
+):
+    from apps.reminders.services import reminder_deliveries_resend_pending
+
+    settings.REMINDERS_SEND_CHUNK_SIZE = 2
+    for _ in range(5):
+        make_learner(timezone="Asia/Kolkata", reminder_hour=7)
+    created = reminders_due_schedule(now=SEVEN_IST).created_ids
+    later = timezone.now() + timedelta(minutes=settings.REMINDERS_PENDING_RESEND_MINUTES + 1)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert reminder_deliveries_resend_pending(now=later) == created
+    # Handed out once: the next sweep waits as long again before handing them out again.
+    assert reminder_deliveries_resend_pending(now=later) == []
+    recorder = Recorder()
+    with smtp_server(recorder) as port, smtp_settings(port):
+        for callback in callbacks:
+            callback()
+
+    # Three send tasks (2 + 2 + 1), one connection each.
+    assert recorder.connections == 3
+    assert len(recorder.messages) == 5
+    assert ReminderDelivery.objects.filter(status=DeliveryStatus.SENT).count() == 5
