@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import ipaddress
 import queue
 import random
@@ -28,6 +29,7 @@ import threading
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
@@ -274,15 +276,29 @@ class LinkChecker:
         self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
         self._dns: dict[tuple[str, int], list[IPAddress] | BaseException] = {}
         self._dns_locks: dict[tuple[str, int], asyncio.Lock] = {}
+        #: Lookups finished per name, and the last one that failed for now: callers
+        #: who queued behind a failing lookup share its answer instead of waiting again.
+        self._dns_lookups: dict[tuple[str, int], int] = {}
+        self._dns_failed: dict[tuple[str, int], TransientError] = {}
+        self._resolver: ThreadPoolExecutor | None = None
         self._tls: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> LinkChecker:
         self._global = asyncio.Semaphore(self.config.concurrency)
+        # getaddrinfo blocks a thread; the loop's default pool has a handful, so a slow
+        # resolver would hold every other lookup behind it.
+        self._resolver = ThreadPoolExecutor(
+            max_workers=max(1, self.config.concurrency), thread_name_prefix="link-dns"
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         clients, self._clients = list(self._clients.values()), {}
         await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        if self._resolver is not None:
+            # A lookup stuck in the resolver must not hold the end of the run.
+            self._resolver.shutdown(wait=False, cancel_futures=True)
+            self._resolver = None
 
     # --- public ---------------------------------------------------------------------
 
@@ -564,20 +580,34 @@ class LinkChecker:
     async def _resolve(self, host: str, port: int) -> list[IPAddress]:
         key = (host, port)
         lock = self._dns_locks.setdefault(key, asyncio.Lock())
+        lookups_before = self._dns_lookups.get(key, 0)
         async with lock:
             cached = self._dns.get(key)
+            if cached is None and self._dns_lookups.get(key, 0) != lookups_before:
+                cached = self._dns_failed.get(key)  # the lookup we waited for just failed
             if cached is None:
                 cached = await self._lookup(host, port)
-                if not isinstance(cached, TransientError):  # a later retry may resolve
+                self._dns_lookups[key] = self._dns_lookups.get(key, 0) + 1
+                if isinstance(cached, TransientError):  # a later retry may resolve
+                    self._dns_failed[key] = cached
+                else:
                     self._dns[key] = cached
         if isinstance(cached, BaseException):
             raise cached
         return cached
 
     async def _lookup(self, host: str, port: int) -> list[IPAddress] | BaseException:
+        if self._resolver is None:
+            raise RuntimeError("use LinkChecker as an async context manager")
         loop = asyncio.get_running_loop()
+        lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            async with asyncio.timeout(self.config.connect_timeout):
+                infos = await loop.run_in_executor(self._resolver, lookup)
+        except TimeoutError:
+            return TransientError(
+                f"DNS lookup of {host} timed out after {self.config.connect_timeout:g} s"
+            )
         except socket.gaierror as exc:
             if exc.errno in _NAME_NOT_FOUND:
                 return NotFoundError(f"DNS: {host} not found")

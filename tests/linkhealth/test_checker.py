@@ -3,6 +3,7 @@
 import asyncio
 import ipaddress
 import socket
+import threading
 
 import pytest
 
@@ -335,6 +336,46 @@ def test_slow_response_past_the_timeout_is_error(farm, link_settings):
     assert result.outcome == Outcome.ERROR
     assert "timed out" in result.detail
     assert farm.hit_count("/slow") == 2
+
+
+def test_slow_dns_lookup_is_an_error_within_the_connect_timeout(farm, link_settings, monkeypatch):
+    # A resolver that hangs (far past the connect timeout) for one name.
+    link_settings.LINK_CHECK_CONNECT_TIMEOUT_SECONDS = 0.2
+    link_settings.LINK_CHECK_RETRIES = 1
+    config = CheckerConfig.from_settings()
+    released = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+    stalled = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "slow-dns.example.org":
+            stalled.append(host)
+            released.wait(10)
+            return real_getaddrinfo("127.0.0.1", port, *args, **kwargs)
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        results = {
+            r.url: r
+            for r in check_urls(
+                [
+                    f"http://slow-dns.example.org:{farm.port}/a",
+                    f"http://slow-dns.example.org:{farm.port}/b",
+                    farm.route("/fine"),
+                ],
+                config,
+            )
+        }
+    finally:
+        released.set()
+
+    slow = [results[f"http://slow-dns.example.org:{farm.port}/{p}"] for p in "ab"]
+    assert {r.outcome for r in slow} == {Outcome.ERROR}
+    assert all(r.detail == "DNS lookup of slow-dns.example.org timed out after 0.2 s" for r in slow)
+    assert farm.hit_count("/a") == farm.hit_count("/b") == 0
+    assert len(stalled) == 2  # one lookup per attempt, shared by both links
+    assert results[farm.url("/fine")].outcome == Outcome.OK
 
 
 def test_refused_connection_is_error(config):
