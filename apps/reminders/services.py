@@ -192,6 +192,20 @@ def reminders_due_schedule(*, now: datetime) -> ScheduleResult:
     return ScheduleResult(selection=selection, created_ids=created)
 
 
+def reminders_due_catch_up(*, now: datetime) -> list[ScheduleResult]:
+    """Decide ``now``'s window and the ``REMINDERS_CATCH_UP_WINDOWS`` before it, oldest first.
+
+    A beat run a moment late, or a beat that was down, would otherwise skip a window for
+    good. Each window commits on its own; a window decided before creates nothing again
+    (the learners already have their delivery for the day, see ``reminders_due_schedule``).
+    """
+    step = timedelta(minutes=settings.REMINDERS_WINDOW_MINUTES)
+    return [
+        reminders_due_schedule(now=now - step * n)
+        for n in range(settings.REMINDERS_CATCH_UP_WINDOWS, -1, -1)
+    ]
+
+
 @transaction.atomic
 def reminder_test_send(*, user: User, now: datetime | None = None) -> ReminderDelivery:
     """Send the learner (a staff member trying it out) a reminder now, whatever the rules."""

@@ -10,7 +10,10 @@ from apps.reminders import services
 
 @shared_task(name="reminders.send_due")
 def reminders_send_due(moment: str | None = None) -> int:
-    """The beat task (every 15 minutes): decide who is due now and fan out the sends.
+    """The beat task (on the quarter hours): decide who is due now and fan out the sends.
+
+    Also hands out deliveries whose send task was lost, and decides the window before (in
+    case the last run came late or never).
 
     ``moment`` (ISO-8601; a time without zone is UTC) re-runs a past window; a re-run sends
     nothing already sent.
@@ -20,8 +23,8 @@ def reminders_send_due(moment: str | None = None) -> int:
     now = datetime.fromisoformat(moment) if moment else timezone.now()
     if timezone.is_naive(now):
         now = now.replace(tzinfo=UTC)
-    result = services.reminders_due_schedule(now=now)
-    return len(result.created_ids)
+    results = services.reminders_due_catch_up(now=now)
+    return sum(len(result.created_ids) for result in results)
 
 
 @shared_task(name="reminders.send_chunk", acks_late=True)

@@ -1,6 +1,6 @@
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -19,7 +19,11 @@ def test_the_beat_schedule_runs_a_real_task_every_15_minutes():
     app.loader.import_default_modules()
     task = PeriodicTask.objects.get(task="reminders.send_due")
     assert task.enabled
-    assert (task.interval.every, task.interval.period) == (15, "minutes")
+    # A crontab on the quarter hours (UTC), not an interval that drifts past a window.
+    assert task.interval is None
+    crontab = task.crontab
+    assert (crontab.minute, crontab.hour, str(crontab.timezone)) == ("*/15", "*", "UTC")
+    assert (crontab.day_of_week, crontab.day_of_month, crontab.month_of_year) == ("*", "*", "*")
     assert task.task in app.tasks
     refresh = PeriodicTask.objects.get(task="reminders.usual_hours_refresh")
     assert refresh.task in app.tasks
@@ -151,3 +155,66 @@ def test_the_beat_task_reads_a_moment_without_zone_as_utc(
 
     assert [m.to for m in mail.outbox] == [[learner.email]]
     assert ReminderDelivery.objects.get().due_at == SEVEN_IST
+
+
+@pytest.mark.django_db
+def test_the_schedule_migration_moves_the_interval_task_to_the_crontab():
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule
+
+    migration = importlib.import_module("apps.reminders.migrations.0004_beat_schedule_crontab")
+    # Back to the schedule 0002 created: an interval of 15 minutes.
+    migration.schedule_to_interval(apps, None)
+    task = PeriodicTask.objects.get(task="reminders.send_due")
+    assert (task.interval.every, task.interval.period, task.crontab) == (15, "minutes", None)
+
+    migration.schedule_to_crontab(apps, None)
+
+    task = PeriodicTask.objects.get(task="reminders.send_due")
+    assert (task.interval, task.crontab.minute, task.crontab.hour) == (None, "*/15", "*")
+    assert task.enabled
+    # The interval nothing uses any more is gone; the schedule exists once.
+    assert not IntervalSchedule.objects.filter(every=15, period="minutes").exists()
+    assert CrontabSchedule.objects.filter(minute="*/15").count() == 1
+    assert PeriodicTask.objects.filter(task="reminders.send_due").count() == 1
+
+
+# A learner in Asia/Kathmandu (UTC+5:45) due at 16:00 local: the 10:15 UTC window.
+KATHMANDU_16 = datetime(2025, 6, 2, 10, 15, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_a_late_beat_run_still_sends_the_window_it_missed(
+    make_learner, django_capture_on_commit_callbacks
+):
+    from apps.reminders.tasks import reminders_send_due
+
+    learner = make_learner(timezone="Asia/Kathmandu", reminder_hour=16)
+
+    # The run for 10:15 came a hair early (10:14:59.9) and the next one at 10:30:00.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders_send_due((KATHMANDU_16 - timedelta(milliseconds=100)).isoformat()) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders_send_due((KATHMANDU_16 + timedelta(minutes=15)).isoformat()) == 1
+
+    assert [m.to for m in mail.outbox] == [[learner.email]]
+    assert ReminderDelivery.objects.get().due_at == KATHMANDU_16
+
+
+@pytest.mark.django_db
+def test_running_both_windows_twice_sends_once(make_learner, django_capture_on_commit_callbacks):
+    from apps.reminders.tasks import reminders_send_due
+
+    learner = make_learner(timezone="Asia/Kathmandu", reminder_hour=16)
+    moments = [KATHMANDU_16, KATHMANDU_16 + timedelta(minutes=15)] * 2
+
+    created = []
+    for moment in moments:
+        with django_capture_on_commit_callbacks(execute=True):
+            created.append(reminders_send_due(moment.isoformat()))
+
+    assert created == [1, 0, 0, 0]
+    assert [m.to for m in mail.outbox] == [[learner.email]]
+    assert ReminderDelivery.objects.get().status == DeliveryStatus.SENT
