@@ -168,12 +168,21 @@ class LinkDigestSubscription(models.Model):
 
 
 class LinkDigest(models.Model):
-    """A digest that went out; the newest one marks "new since the last digest"."""
+    """A day's digest, claimed before it is sent; the newest marks "new since the last digest".
 
+    The row for a day is created first (one per day), so a duplicate delivery or a
+    retry of the task finds the day taken and sends nothing a second time.
+    """
+
+    #: The local day the digest is for (empty on digests recorded before days were kept).
+    day = models.DateField(null=True, blank=True, unique=True)
     sent_at = models.DateTimeField(db_index=True)
     broken_count = models.PositiveIntegerField(default=0)
     moved_count = models.PositiveIntegerField(default=0)
     recipients = models.PositiveIntegerField(default=0)
+    #: How many of the recipients' emails went out, and why the others did not.
+    delivered = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-sent_at"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -339,11 +340,25 @@ def broken_link_report_create(*, user: User, resource_id: int) -> BrokenLinkRepo
 def link_digest_send(*, now: datetime | None = None) -> LinkDigest | None:
     """Email opted-in staff the links newly broken or moved since the last digest.
 
-    Sends nothing (and records nothing) when nothing is new or nobody opted in.
+    Claims the day's digest row first and sends once the claim is committed, so a
+    second run for the same day (a duplicate delivery, a retry after a partial SMTP
+    failure) sends nothing. Sends nothing (and records nothing) when nothing is new
+    or nobody opted in. Returns the claimed digest, or None.
     """
     now = now or timezone.now()
     content = link_digest_content(now=now)
     if not (content.newly_broken or content.moved) or not content.recipients:
+        return None
+    digest, created = LinkDigest.objects.get_or_create(
+        day=timezone.localdate(now),
+        defaults={
+            "sent_at": now,
+            "broken_count": len(content.newly_broken),
+            "moved_count": len(content.moved),
+            "recipients": len(content.recipients),
+        },
+    )
+    if not created:
         return None
     context = {"digest": content, "site_url": settings.SITE_URL}
     subject = (
@@ -357,10 +372,28 @@ def link_digest_send(*, now: datetime | None = None) -> LinkDigest | None:
         message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [email])
         message.attach_alternative(html, "text/html")
         messages.append(message)
-    get_connection().send_messages(messages)
-    return LinkDigest.objects.create(
-        sent_at=now,
-        broken_count=len(content.newly_broken),
-        moved_count=len(content.moved),
-        recipients=len(content.recipients),
-    )
+    transaction.on_commit(lambda: _digest_deliver(digest=digest, messages=messages))
+    return digest
+
+
+def _digest_deliver(*, digest: LinkDigest, messages: list[EmailMultiAlternatives]) -> None:
+    """Send each message on its own; record who got it and why the others did not.
+
+    A failed recipient is not retried: the day is claimed, and sending again could
+    only repeat the emails that did go out.
+    """
+    delivered = 0
+    failures: list[dict[str, str]] = []
+    connection = get_connection()
+    with contextlib.suppress(Exception):
+        connection.open()  # one connection for all; if it fails, each send says why
+    try:
+        for message in messages:
+            try:
+                delivered += connection.send_messages([message]) or 0
+            except Exception as exc:  # one bad address or a dropped link must not stop the rest
+                failures.append({"to": ", ".join(message.to), "error": repr(exc)[:500]})
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+    LinkDigest.objects.filter(pk=digest.pk).update(delivered=delivered, failures=failures)

@@ -1,15 +1,19 @@
 """``manage.py check_links`` and the daily digest (locmem and a real SMTP server)."""
 
+import contextlib
 import json
 import socket
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from apps.linkhealth import tasks
 from apps.linkhealth.models import (
     Health,
     LinkCheck,
@@ -96,7 +100,9 @@ def _subscribe(**user):
     return staff
 
 
-def test_digest_lists_newly_broken_and_moved_to_subscribers_only():
+def test_digest_lists_newly_broken_and_moved_to_subscribers_only(
+    django_capture_on_commit_callbacks,
+):
     subscriber = _subscribe()
     UserFactory(is_staff=True)  # staff who did not opt in
     former = _subscribe()
@@ -115,7 +121,8 @@ def test_digest_lists_newly_broken_and_moved_to_subscribers_only():
         suggested_url="https://new.example/book",
     )
 
-    digest = link_digest_send()
+    with django_capture_on_commit_callbacks(execute=True):
+        digest = link_digest_send()
 
     assert digest is not None
     assert [m.to for m in mail.outbox] == [[subscriber.email]]
@@ -137,28 +144,93 @@ def test_digest_sends_nothing_when_nothing_is_new():
     assert mail.outbox == []
 
 
-def test_second_digest_only_has_what_is_new_since_the_first():
+def test_second_digest_only_has_what_is_new_since_the_first(django_capture_on_commit_callbacks):
     _subscribe()
     first = ResourceFactory(title="First casualty")
     ResourceHealth.objects.create(
         resource=first, health=Health.BROKEN, health_changed_at=timezone.now()
     )
-    link_digest_send()
+    with django_capture_on_commit_callbacks(execute=True):
+        link_digest_send()
     second = ResourceFactory(title="Second casualty")
     later = timezone.now() + timedelta(seconds=1)
     ResourceHealth.objects.create(resource=second, health=Health.BROKEN, health_changed_at=later)
 
-    link_digest_send(now=later + timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):  # the next day's digest
+        link_digest_send(now=later + timedelta(days=1))
 
     assert len(mail.outbox) == 2
     assert "Second casualty" in mail.outbox[1].body
     assert "First casualty" not in mail.outbox[1].body
 
 
-def test_digest_goes_through_a_real_smtp_server(settings):
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
+def test_running_the_digest_twice_on_one_day_sends_one_email_per_subscriber(
+    django_capture_on_commit_callbacks,
+):
+    first, second = _subscribe(), _subscribe()
+    ResourceHealth.objects.create(
+        resource=ResourceFactory(), health=Health.BROKEN, health_changed_at=timezone.now()
+    )
 
+    for _ in range(2):  # a duplicate delivery of the daily task
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.link_digest_send.apply()
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([first.email, second.email])
+    digest = LinkDigest.objects.get()
+    assert (digest.recipients, digest.delivered, digest.failures) == (2, 2, [])
+
+
+def test_a_refused_recipient_is_recorded_and_a_retry_sends_nothing_again(
+    settings, django_capture_on_commit_callbacks
+):
+    refused = _subscribe(email="gone@example.org")
+    kept = _subscribe(email="here@example.org")
+    ResourceHealth.objects.create(
+        resource=ResourceFactory(), health=Health.BROKEN, health_changed_at=timezone.now()
+    )
+    received = []
+
+    class Inbox(Message):
+        async def handle_RCPT(self, server, session, envelope, address, options):
+            if address == refused.email:
+                return "550 no such mailbox"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        def handle_message(self, message):
+            received.append(message)
+
+    with _smtp_server(settings, Inbox()):
+        for _ in range(2):  # the task retried after the partial failure
+            with django_capture_on_commit_callbacks(execute=True):
+                tasks.link_digest_send.apply()
+
+    assert [m["To"] for m in received] == [kept.email]
+    digest = LinkDigest.objects.get()
+    assert digest.delivered == 1
+    assert [f["to"] for f in digest.failures] == [refused.email]
+
+
+@contextlib.contextmanager
+def _smtp_server(settings, handler):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        yield
+    finally:
+        controller.stop()
+
+
+def test_digest_goes_through_a_real_smtp_server(settings, django_capture_on_commit_callbacks):
     received = []
 
     class Inbox(Message):
@@ -183,7 +255,8 @@ def test_digest_goes_through_a_real_smtp_server(settings):
             health_changed_at=timezone.now(),
         )
 
-        link_digest_send()
+        with django_capture_on_commit_callbacks(execute=True):
+            link_digest_send()
     finally:
         controller.stop()
 
