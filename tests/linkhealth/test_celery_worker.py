@@ -18,7 +18,13 @@ def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm):
     for path in paths[:-1]:
         farm.route(path)
     farm.route("/gone", status=404)
-    resources = [ResourceFactory(url=farm.url(path)) for path in paths]
+    # Three host names for the farm (spellings of 127.0.0.1 any resolver knows), two
+    # links each: a host's links stay in one chunk, so three chunks of two.
+    hosts = ["127.0.0.1", "127.0.0.1", "127.1", "127.1", "2130706433", "2130706433"]
+    resources = [
+        ResourceFactory(url=f"http://{host}:{farm.port}{path}")
+        for host, path in zip(hosts, paths, strict=True)
+    ]
 
     env = {
         "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32",
