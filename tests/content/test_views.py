@@ -169,3 +169,23 @@ def test_track_page_marks_broken_links_and_offers_a_report(client, learner):
     assert html.count("this link may be broken") == 1
     assert html.index("Old course page") < html.index("this link may be broken")
     assert reverse("linkhealth:report", args=[fine.pk]) in html
+
+
+def test_track_page_shows_a_curators_edit_at_once(client, learner):
+    step = StepFactory(title="Old title", description="Old words.")
+    link = StepResourceFactory(step=step, resource__title="Old resource", note="Old note")
+    client.force_login(learner)
+    url = reverse("content:track", args=[step.track.slug])
+    assert "Old title" in client.get(url).content.decode()
+
+    step.title, step.description = "New title", "New words."
+    step.save()
+    link.resource.title = "New resource"
+    link.resource.save()
+    link.note = "New note"
+    link.save()
+
+    html = client.get(url).content.decode()
+    assert "New title" in html and "New words." in html
+    assert "New resource" in html and "New note" in html
+    assert "Old" not in html
