@@ -16,12 +16,12 @@ CURATORS_GROUP = "Curators"
 def curators_group_ensure() -> Group:
     """The group staff curators belong to.
 
-    They edit content and link health (reports, digest opt-in), and look at learners'
-    progress and reminder deliveries without changing them.
+    They edit content, link health (reports, digest opt-in) and the background job
+    schedules, and look at learners' progress and reminder deliveries without changing them.
     """
     group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
     permissions = Permission.objects.filter(
-        Q(content_type__app_label__in=["content", "linkhealth"])
+        Q(content_type__app_label__in=["content", "linkhealth", "django_celery_beat"])
         | Q(content_type__app_label__in=["progress", "reminders"], codename__startswith="view_")
     )
     group.permissions.set(permissions)

@@ -70,6 +70,7 @@ def test_curators_edit_content_and_link_health_and_only_view_progress():
 
     assert curator.has_perm("content.change_resource")
     assert curator.has_perm("linkhealth.view_brokenlinkreport")
+    assert curator.has_perm("django_celery_beat.change_periodictask")
     assert curator.has_perm("progress.view_stepprogress")
     assert not curator.has_perm("progress.change_stepprogress")
     assert not curator.has_perm("accounts.change_user")
