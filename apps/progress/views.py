@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,7 @@ from apps.content.models import Step
 from apps.content.selectors import track_list
 from apps.core.errors import ApplicationError
 from apps.core.http import HtmxHttpRequest
+from apps.core.ratelimit import rate_limit_exceeded
 from apps.progress.charts import activity_chart
 from apps.progress.forms import StepStatusForm
 from apps.progress.models import Source
@@ -41,16 +43,22 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
     step = get_object_or_404(Step, track=track, key=key)
 
     form = StepStatusForm(request.POST)
-    error = None
-    if form.is_valid():
+    error, status = None, 200
+    if rate_limit_exceeded(
+        key=f"web-status:{user.pk}",
+        limit=settings.STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE,
+        window_seconds=60,
+    ):
+        error, status = "That was a lot of changes in a minute; wait a moment and try again.", 429
+    elif form.is_valid():
         try:
             step_status_set(
                 user=user, step=step, status=form.cleaned_data["status"], source=Source.WEB
             )
         except ApplicationError as exc:
-            error = exc.message
+            error, status = exc.message, 400
     else:
-        error = " ".join(str(message) for message in form.errors["status"])
+        error, status = " ".join(str(message) for message in form.errors["status"]), 400
 
     if not request.htmx:
         if error:
@@ -59,7 +67,7 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
 
     view = track_view_for(track=track, user=user)
     [step_view] = [v for v in view.steps if v.step.pk == step.pk]
-    return render(
+    response = render(
         request,
         "progress/_step_changed.html",
         {
@@ -69,5 +77,8 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
             "link_health": view.link_health,
             "error": error,
         },
-        status=400 if error else 200,
+        status=status,
     )
+    if status == 429:
+        response["Retry-After"] = "60"
+    return response

@@ -359,3 +359,7 @@ API_CHANGES_PAGE_SIZE = env.int("API_CHANGES_PAGE_SIZE", default=500)
 STEPWISE_BENCH_ENDPOINTS = env.bool("STEPWISE_BENCH_ENDPOINTS", default=False)
 # Content-only page fragments kept per process (see apps/core/templatetags/memo.py).
 STEPWISE_FRAGMENT_MEMO_SIZE = env.int("STEPWISE_FRAGMENT_MEMO_SIZE", default=20000)
+# Step status changes a learner may make from the web per minute (the API has its own).
+STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE = env.int(
+    "STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE", default=60
+)

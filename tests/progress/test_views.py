@@ -199,3 +199,22 @@ def test_status_change_query_budget(client, learner, django_assert_num_queries, 
     # 22 statuses, 23-24 completion
     with django_assert_num_queries(24):
         client.post(_url(step), {"status": "done"}, **HTMX)
+
+
+def test_too_many_changes_in_a_minute_are_refused_and_change_nothing(
+    client, learner, step, settings
+):
+    settings.STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE = 3
+    client.force_login(learner)
+    for status in (Status.IN_PROGRESS, Status.DONE, Status.SKIPPED):
+        client.post(_url(step), {"status": status})
+
+    plain = client.post(_url(step), {"status": Status.TODO}, follow=True)
+    htmx = client.post(_url(step), {"status": Status.TODO}, **HTMX)
+
+    assert "wait a moment and try again" in plain.content.decode()
+    assert htmx.status_code == 429
+    assert htmx["Retry-After"] == "60"
+    assert "wait a moment and try again" in htmx.content.decode()
+    assert StepProgress.objects.get(user=learner).status == Status.SKIPPED
+    assert ProgressEvent.objects.filter(user=learner).count() == 3
