@@ -193,38 +193,55 @@ class Dashboard:
 
 
 def next_steps_for(*, user_id: int, track_ids: Iterable[int]) -> dict[int, NextStep | None]:
-    """Per track, the first step (in order) not done or skipped whose prerequisites are met.
+    """Per track, the learner's next step (see ``next_steps_for_pairs``). Three queries."""
+    pairs = {(user_id, track_id) for track_id in track_ids}
+    return {track_id: step for (_, track_id), step in next_steps_for_pairs(pairs=pairs).items()}
+
+
+def next_steps_for_pairs(
+    *, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], NextStep | None]:
+    """Per (learner, track), the first step (in order) not done or skipped whose
+    prerequisites are met; None when there is none.
 
     A prerequisite is met when it is done or skipped. Three queries whatever the sizes:
-    the tracks' steps, their prerequisite edges, and the learner's statuses on them.
+    the tracks' steps, their prerequisite edges, and the learners' finished steps.
     """
-    tracks = list(set(track_ids))
-    if not tracks:
+    wanted = set(pairs)
+    if not wanted:
         return {}
-    steps = list(
+    users = {user_id for user_id, _ in wanted}
+    tracks = {track_id for _, track_id in wanted}
+    by_track: dict[int, list[NextStep]] = {}
+    for step_id, track_id, key, title, minutes, position in (
         Step.objects.filter(track_id__in=tracks)
         .order_by("track_id", "position", "id")
         .values_list("id", "track_id", "key", "title", "estimated_minutes", "position")
-    )
-    edges = Step.prerequisites.through.objects.filter(from_step__track_id__in=tracks).values_list(
-        "from_step_id", "to_step_id"
-    )
+    ):
+        by_track.setdefault(track_id, []).append(NextStep(step_id, key, title, minutes, position))
     requires: dict[int, list[int]] = {}
-    for after, before in edges:
+    for after, before in Step.prerequisites.through.objects.filter(
+        from_step__track_id__in=tracks
+    ).values_list("from_step_id", "to_step_id"):
         requires.setdefault(after, []).append(before)
-    finished = set(
-        StepProgress.objects.filter(
-            user_id=user_id,
-            step__track_id__in=tracks,
-            status__in=[Status.DONE, Status.SKIPPED],
-        ).values_list("step_id", flat=True)
-    )
-    result: dict[int, NextStep | None] = dict.fromkeys(tracks)
-    for step_id, track_id, key, title, minutes, position in steps:
-        if result[track_id] is not None or step_id in finished:
-            continue
-        if all(before in finished for before in requires.get(step_id, [])):
-            result[track_id] = NextStep(step_id, key, title, minutes, position)
+    finished: dict[int, set[int]] = {}
+    for user_id, step_id in StepProgress.objects.filter(
+        user_id__in=users,
+        step__track_id__in=tracks,
+        status__in=[Status.DONE, Status.SKIPPED],
+    ).values_list("user_id", "step_id"):
+        finished.setdefault(user_id, set()).add(step_id)
+    result: dict[tuple[int, int], NextStep | None] = {}
+    for user_id, track_id in wanted:
+        mine = finished.get(user_id, set())
+        result[(user_id, track_id)] = next(
+            (
+                step
+                for step in by_track.get(track_id, [])
+                if step.id not in mine and all(b in mine for b in requires.get(step.id, []))
+            ),
+            None,
+        )
     return result
 
 

@@ -29,7 +29,13 @@ from django.db.models.functions import Coalesce, Greatest
 from apps.accounts.models import User
 from apps.content.models import Step, StepResource, Track
 from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
-from apps.progress.selectors import Completion, Streak, completion_for, streak_from_days
+from apps.progress.selectors import (
+    Completion,
+    Streak,
+    completion_for,
+    next_steps_for_pairs,
+    streak_from_days,
+)
 from apps.reminders.models import (
     UNDELIVERED,
     DeliveryKind,
@@ -362,10 +368,10 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
         latest_track.setdefault(enrollment.user_id, enrollment.track)
     track_ids = {track.pk for track in latest_track.values()}
     completions = completion_for(user_ids=latest_track.keys(), track_ids=track_ids)
-    next_steps = _next_steps_batch(pairs={(u, t.pk) for u, t in latest_track.items()})
+    next_steps = next_steps_for_pairs(pairs={(u, t.pk) for u, t in latest_track.items()})
     resources: dict[int, tuple[str, str]] = {}
     first_resources = (
-        StepResource.objects.filter(step_id__in={s[0] for s in next_steps.values()})
+        StepResource.objects.filter(step_id__in={s.id for s in next_steps.values() if s})
         .order_by("step_id", "position", "id")
         .values_list("step_id", "resource__title", "resource__url")
     )
@@ -396,13 +402,13 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
         week_start = delivery.due_at - timedelta(days=7)
         track = latest_track.get(user.pk)
         step = next_steps.get((user.pk, track.pk)) if track else None
-        resource = resources.get(step[0], ("", "")) if step else ("", "")
+        resource = resources.get(step.id, ("", "")) if step else ("", "")
         contexts[delivery.pk] = EmailContext(
             user=user,
             kind=delivery.kind,
             track=track,
             completion=completions.get((user.pk, track.pk)) if track else None,
-            next_step=NextStepInfo(step[1], step[2], *resource) if step else None,
+            next_step=NextStepInfo(step.title, step.estimated_minutes, *resource) if step else None,
             streak=streak_from_days(days, today=today),
             weekly_goal=goals.get(user.pk),
             done_this_week=sum(
@@ -411,39 +417,3 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
             steps_to_goal=delivery.steps_to_goal,
         )
     return contexts
-
-
-def _next_steps_batch(
-    *, pairs: set[tuple[int, int]]
-) -> dict[tuple[int, int], tuple[int, str, int]]:
-    """Per (learner, track), the next step (id, title, minutes) as ``next_steps_for`` picks it,
-    for many learners in three queries."""
-    if not pairs:
-        return {}
-    users = {u for u, _ in pairs}
-    tracks = {t for _, t in pairs}
-    steps = list(
-        Step.objects.filter(track_id__in=tracks)
-        .order_by("track_id", "position", "id")
-        .values_list("id", "track_id", "title", "estimated_minutes")
-    )
-    requires: dict[int, list[int]] = defaultdict(list)
-    edges = Step.prerequisites.through.objects.filter(from_step__track_id__in=tracks)
-    for after, before in edges.values_list("from_step_id", "to_step_id"):
-        requires[after].append(before)
-    finished: dict[int, set[int]] = defaultdict(set)
-    for user_id, step_id in StepProgress.objects.filter(
-        user_id__in=users, step__track_id__in=tracks, status__in=[Status.DONE, Status.SKIPPED]
-    ).values_list("user_id", "step_id"):
-        finished[user_id].add(step_id)
-    by_track: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-    for step_id, track_id, title, minutes in steps:
-        by_track[track_id].append((step_id, title, minutes))
-    result: dict[tuple[int, int], tuple[int, str, int]] = {}
-    for user_id, track_id in pairs:
-        mine = finished.get(user_id, set())
-        for step in by_track.get(track_id, []):
-            if step[0] not in mine and all(b in mine for b in requires.get(step[0], [])):
-                result[(user_id, track_id)] = step
-                break
-    return result
