@@ -173,6 +173,21 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The outbox (apps/core/outbox.py): a task a request enqueues is a row first, published on
+# commit, or by the relay (beat every 30 s, or `manage.py relay_outbox`) while the broker is
+# down. A failed message waits BACKOFF * 2**(n-1) seconds, capped, before its next try.
+OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=100)
+# A relay run starts no new batch after this long (it runs every 30 s).
+OUTBOX_RELAY_MAX_SECONDS = env.float("OUTBOX_RELAY_MAX_SECONDS", default=20.0)
+# Seconds between two passes of `manage.py relay_outbox` (the beat's interval is in admin).
+OUTBOX_RELAY_INTERVAL_SECONDS = env.float("OUTBOX_RELAY_INTERVAL_SECONDS", default=30.0)
+OUTBOX_RETRY_BACKOFF_SECONDS = env.float("OUTBOX_RETRY_BACKOFF_SECONDS", default=5.0)
+OUTBOX_RETRY_BACKOFF_MAX_SECONDS = env.float("OUTBOX_RETRY_BACKOFF_MAX_SECONDS", default=60.0)
+# After a failed publish, a process leaves new messages to the relay this long, so requests
+# do not each wait out a broker timeout during an outage.
+OUTBOX_PUBLISH_PAUSE_SECONDS = env.float("OUTBOX_PUBLISH_PAUSE_SECONDS", default=10.0)
+# Sent messages are kept this long (to look into), then deleted by the relay.
+OUTBOX_KEEP_SENT_HOURS = env.int("OUTBOX_KEEP_SENT_HOURS", default=24)
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {
