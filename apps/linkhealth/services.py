@@ -19,6 +19,7 @@ from apps.accounts.models import User
 from apps.content.models import Resource
 from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
+from apps.core.outbox import outbox_enqueue
 from apps.linkhealth.checker import CheckerConfig, CheckResult, check_urls
 from apps.linkhealth.models import (
     BrokenLinkReport,
@@ -96,6 +97,11 @@ def resource_health_record(
     now = now or timezone.now()
     result = _suggestion_within_limit(result)
     state, _ = ResourceHealth.objects.select_for_update().get_or_create(resource=resource)
+    if run is not None and (
+        LinkCheckClaim.objects.filter(run=run, url=result.url, checked_at__isnull=False).exists()
+    ):
+        # A duplicate delivery of the chunk, running alongside, recorded this URL first.
+        return state
     LinkCheck.objects.create(
         resource=resource,
         run=run,
@@ -224,13 +230,12 @@ def link_chunk_check(
 
 
 def _chunks_enqueue(run: LinkCheckRun, chunks: list[int]) -> None:
+    """Hand the chunks to the workers once the caller commits, through the outbox: a broker
+    outage delays the checks instead of failing the caller (a learner's report included)."""
     from apps.linkhealth.tasks import links_check_chunk
 
-    def send() -> None:
-        for chunk in chunks:
-            links_check_chunk.delay(run.pk, chunk)
-
-    transaction.on_commit(send)
+    for chunk in chunks:
+        outbox_enqueue(links_check_chunk, args=(run.pk, chunk))
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, TextField, Value, Whe
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.outbox import outbox_enqueue
 from apps.progress.models import ProgressEvent
 from apps.reminders.emails import reminder_message_render
 from apps.reminders.models import (
@@ -188,7 +189,7 @@ def reminders_due_schedule(*, now: datetime) -> ScheduleResult:
     created = list(
         ReminderDelivery.objects.filter(run_id=run_id).order_by("pk").values_list("pk", flat=True)
     )
-    transaction.on_commit(lambda: _send_in_chunks(created))
+    _send_in_chunks(created)
     return ScheduleResult(selection=selection, created_ids=created)
 
 
@@ -213,16 +214,21 @@ def reminder_test_send(*, user: User, now: datetime | None = None) -> ReminderDe
     delivery = ReminderDelivery.objects.create(
         user=user, kind=DeliveryKind.TEST, window=now.isoformat(), due_at=now
     )
-    transaction.on_commit(lambda: _send_in_chunks([delivery.pk]))
+    _send_in_chunks([delivery.pk])
     return delivery
 
 
 def _send_in_chunks(delivery_ids: list[int]) -> None:
+    """Hand the deliveries to the send tasks, in chunks, once the caller's transaction commits.
+
+    Through the outbox: with the broker down the sends wait there (and the caller, a staff
+    member's test send included, goes on) instead of failing or being lost.
+    """
     from apps.reminders.tasks import reminders_send_chunk
 
     size = settings.REMINDERS_SEND_CHUNK_SIZE
     for offset in range(0, len(delivery_ids), size):
-        reminders_send_chunk.delay(delivery_ids[offset : offset + size])
+        outbox_enqueue(reminders_send_chunk, args=(delivery_ids[offset : offset + size],))
 
 
 @dataclass
@@ -370,5 +376,5 @@ def reminder_deliveries_resend_pending(*, now: datetime | None = None) -> list[i
             ReminderDelivery.objects.filter(
                 pk__in=ids[offset : offset + size], status=DeliveryStatus.PENDING
             ).update(claimed_at=now)
-        transaction.on_commit(lambda: _send_in_chunks(ids))
+        _send_in_chunks(ids)
     return ids

@@ -36,6 +36,11 @@ def reminders_send_chunk(delivery_ids: list[int]) -> int:
     """
     outcome = services.reminder_deliveries_send(delivery_ids=delivery_ids)
     if outcome.retry:
+        # Straight to the broker, not through the outbox: this runs on a worker, which just
+        # received this task from the broker, and no request waits on it. Should the publish
+        # fail all the same, nothing is lost: the failed deliveries are already recorded as
+        # pending (claimed_at stamped), and the beat's sweep, reminder_deliveries_resend_pending,
+        # hands them out again after REMINDERS_PENDING_RESEND_MINUTES.
         reminders_send_chunk.apply_async(args=(outcome.retry,), countdown=outcome.retry_in)
     return len(outcome.sent)
 
