@@ -1,6 +1,7 @@
 """Celery tasks: take ids, call a service. Safe to retry or deliver twice."""
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.linkhealth import services
 
@@ -19,6 +20,10 @@ def links_check_due() -> int | None:
     max_retries=3,
     acks_late=True,
     reject_on_worker_lost=True,
+    # Longer than other tasks: slow hosts, retries and Retry-After waits. At the soft limit
+    # the task is retried, and the retry checks only the URLs not recorded yet.
+    soft_time_limit=settings.LINK_CHECK_CHUNK_SOFT_TIME_LIMIT,
+    time_limit=settings.LINK_CHECK_CHUNK_TIME_LIMIT,
 )
 def links_check_chunk(run_id: int, chunk: int) -> int:
     """Check one chunk; a retry or redelivery skips the URLs already recorded in the run."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
@@ -36,6 +37,7 @@ from apps.reminders.selectors import (
 )
 
 TURNED_OFF = "Not sent: the learner turned reminders off."
+TIME_LIMIT = "Not sent: the send task reached its time limit first."
 
 EDITABLE_FIELDS = ("reminder_frequency", "reminder_weekday", "reminder_hour", "weekly_goal")
 
@@ -285,11 +287,17 @@ def reminder_deliveries_send(*, delivery_ids: list[int]) -> SendOutcome:
         errors = dict.fromkeys((d.pk for d in deliveries), _describe(exc))
     else:
         try:
-            for delivery in deliveries:
+            for index, delivery in enumerate(deliveries):
                 try:
                     message = reminder_message_render(contexts[delivery.pk])
                     message.connection = connection
                     message.send()
+                except SoftTimeLimitExceeded:
+                    # The task is out of time (a slow mail server): record what went out, and
+                    # hand the rest back for a retry rather than leave them "sending".
+                    for rest in deliveries[index:]:
+                        errors[rest.pk] = TIME_LIMIT
+                    break
                 except Exception as exc:
                     errors[delivery.pk] = _describe(exc)
                 else:

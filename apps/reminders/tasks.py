@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from apps.reminders import services
@@ -45,7 +46,13 @@ def reminders_send_chunk(delivery_ids: list[int]) -> int:
     return len(outcome.sent)
 
 
-@shared_task(name="reminders.usual_hours_refresh")
+@shared_task(
+    name="reminders.usual_hours_refresh",
+    # It reads weeks of every learner's progress: longer than other tasks. Stopped half-way,
+    # the next day's run recomputes everyone anyway.
+    soft_time_limit=settings.REMINDERS_USUAL_HOURS_SOFT_TIME_LIMIT,
+    time_limit=settings.REMINDERS_USUAL_HOURS_TIME_LIMIT,
+)
 def reminders_usual_hours_refresh() -> int:
     """Daily: recompute "when I usually study" for learners who leave the hour empty."""
     return services.reminder_usual_hours_refresh()

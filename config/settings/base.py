@@ -173,6 +173,32 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The broker: a publish gives up after CELERY_BROKER_CONNECTION_TIMEOUT seconds (retries
+# included) when Redis is down or unreachable, and after the socket timeout when it stops
+# answering, so a request never hangs on it (see the outbox below). Workers and beat wait
+# for the broker instead, at startup too, however long it is away.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
+    "socket_keepalive": True,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Every task is bounded: at the soft limit it gets SoftTimeLimitExceeded (and records what it
+# did; link checks retry, reminder sends hand the rest back), at the hard limit its worker
+# process is killed and the task counts as failed (not redelivered). Tasks needing other
+# bounds set their own, from the settings after these.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# A link check chunk: up to LINK_CHECK_CHUNK_SIZE links on slow hosts, retries included.
+LINK_CHECK_CHUNK_SOFT_TIME_LIMIT = env.int("LINK_CHECK_CHUNK_SOFT_TIME_LIMIT", default=900)
+LINK_CHECK_CHUNK_TIME_LIMIT = env.int("LINK_CHECK_CHUNK_TIME_LIMIT", default=960)
+# The daily refresh of usual study hours reads weeks of every learner's progress.
+REMINDERS_USUAL_HOURS_SOFT_TIME_LIMIT = env.int(
+    "REMINDERS_USUAL_HOURS_SOFT_TIME_LIMIT", default=1800
+)
+REMINDERS_USUAL_HOURS_TIME_LIMIT = env.int("REMINDERS_USUAL_HOURS_TIME_LIMIT", default=1860)
 # The outbox (apps/core/outbox.py): a task a request enqueues is a row first, published on
 # commit, or by the relay (beat every 30 s, or `manage.py relay_outbox`) while the broker is
 # down. A failed message waits BACKOFF * 2**(n-1) seconds, capped, before its next try.
