@@ -67,10 +67,10 @@ bench-links: $(VENV)/.installed-dev  ## Link checker benchmark: 5,000 local URLs
 	$(PY) bench/linkcheck_bench.py
 
 worker: $(VENV)/.installed  ## A Celery worker (needs REDIS_URL)
-	$(BIN)/celery -A config.celery_app worker --loglevel=info
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} $(BIN)/celery -A config.celery_app worker --loglevel=info
 
 beat: $(VENV)/.installed  ## Celery beat with the database scheduler (needs REDIS_URL)
-	$(BIN)/celery -A config.celery_app beat --loglevel=info
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} $(BIN)/celery -A config.celery_app beat --loglevel=info
 
 constraints: | $(PY)  ## Re-pin exact versions after changing pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,bench]"

@@ -9,12 +9,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from apps.core.http import site_url
 from apps.reminders.selectors import EmailContext
 from apps.reminders.tokens import KEEP_ON_SALT, UNSUBSCRIBE_SALT, token_make
-
-
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def _language(context: EmailContext) -> str:
@@ -26,18 +23,18 @@ def reminder_message_render(context: EmailContext) -> EmailMultiAlternatives:
     """One learner's email, ready to send (no queries)."""
     user = context.user
     unsubscribe_token = token_make(user_id=user.pk, salt=UNSUBSCRIBE_SALT)
-    unsubscribe_url = _absolute(reverse("reminders:unsubscribe", args=[unsubscribe_token]))
+    unsubscribe_url = site_url(reverse("reminders:unsubscribe", args=[unsubscribe_token]))
     values: dict[str, Any] = {
         "c": context,
         "name": user.name,
-        "continue_url": _absolute(
+        "continue_url": site_url(
             reverse("content:track", args=[context.track.slug])
             if context.track
             else reverse("content:catalog")
         ),
-        "preferences_url": _absolute(reverse("reminders:preferences")),
+        "preferences_url": site_url(reverse("reminders:preferences")),
         "unsubscribe_url": unsubscribe_url,
-        "keep_on_url": _absolute(
+        "keep_on_url": site_url(
             reverse("reminders:keep_on", args=[token_make(user_id=user.pk, salt=KEEP_ON_SALT)])
         ),
         "site_url": settings.SITE_URL,

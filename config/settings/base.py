@@ -20,7 +20,8 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# The site's public origin: the Site domain and every absolute link in email come from it.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 TIME_ZONE = "UTC"
 USE_TZ = True
@@ -61,6 +62,7 @@ THIRD_PARTY_APPS = [
     "allauth",
     "allauth.account",
     "allauth.headless",
+    "allauth.mfa",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.google",
@@ -70,6 +72,8 @@ THIRD_PARTY_APPS = [
     "django_celery_beat",
     "django_htmx",
     "template_partials",
+    "csp",
+    "django_guid",
 ]
 LOCAL_APPS = [
     "apps.core",
@@ -82,7 +86,13 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    # First, so every log line of the request, and its answer, carry the request id.
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Safe against BREACH: Django masks the CSRF token anew in every response.
+    "django.middleware.gzip.GZipMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,8 +142,13 @@ ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Stepwise] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = env("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split("://", 1)[0]
 SOCIALACCOUNT_ONLY = False
+# Links in allauth's emails use the site's public scheme (SITE_URL), not the request's.
+ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+# Staff (and any learner who wants it) can add an authenticator app, with recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Stepwise"
 # Mobile apps sign in through allauth headless (/_allauth/app/v1/...).
 HEADLESS_CLIENTS = ("app",)
 HEADLESS_ONLY = False
@@ -143,8 +158,10 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Falls back to a per-process cache while Redis is down (see apps/core/cache.py).
+            "BACKEND": "apps.core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {"RETRY_SECONDS": env.float("CACHE_REDIS_RETRY_SECONDS", default=5.0)},
         }
     }
 else:
@@ -232,13 +249,62 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- logging ----------------------------------------------------------------
+# "json" (production's default): one JSON object a line on stdout, with the request id.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s [%(correlation_id)s]: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
+            "rename_fields": {
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+# The request id: taken from the proxy's X-Request-ID when valid, else made; always answered.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": True,
+    "VALIDATE_GUID": True,
+    "INTEGRATIONS": [],
+}
+
+# --- security headers -------------------------------------------------------
+# No inline script anywhere (htmx, the admin and Swagger UI load theirs from /static/).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The admin and Swagger UI set style attributes; styles cannot run code.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if env("CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [env("CSP_REPORT_URI")]
 
 # --- Stepwise ---------------------------------------------------------------
 # Where the built-in roadmaps live (one YAML file per track).
@@ -263,6 +329,8 @@ STEPWISE_MARKDOWN_ALLOWED_TAGS = [
     "strong",
     "ul",
 ]
+# How long /readyz waits for each dependency before calling it down.
+READYZ_TIMEOUT_SECONDS = env.float("READYZ_TIMEOUT_SECONDS", default=1.0)
 # How far in the future a client's "it happened at" may be before it is refused.
 STEPWISE_MAX_CLOCK_SKEW_SECONDS = env.int("STEPWISE_MAX_CLOCK_SKEW_SECONDS", default=300)
 

@@ -49,4 +49,6 @@ def session_token(make_learner, settings):
 def test_api_conforms_to_its_schema_and_never_fails(case, session_token):
     operation = (case.operation.method.upper(), case.operation.path)
     excluded = [positive_data_acceptance] if operation in SERVER_CHECKED else []
-    case.call_and_validate(headers={"X-Session-Token": session_token}, excluded_checks=excluded)
+    # Schemathesis's WSGI transport does not inflate gzip, which large answers come in.
+    headers = {"X-Session-Token": session_token, "Accept-Encoding": "identity"}
+    case.call_and_validate(headers=headers, excluded_checks=excluded)
