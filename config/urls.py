@@ -1,9 +1,10 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
+from apps.core.json_guard import headless_not_found
 
 admin.site.site_header = "Stepwise curation"
 admin.site.site_title = "Stepwise admin"
@@ -14,6 +15,11 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # allauth mounts its phone routes although Stepwise has no phone numbers (they would
+    # answer 500): a JSON 404 in allauth's shape instead.
+    re_path(
+        r"^_allauth/[^/]+/v1/(?:account/phone|auth/phone/verify(?:/resend)?)$", headless_not_found
+    ),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
