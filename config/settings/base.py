@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.json_guard.HeadlessJSONGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -431,7 +432,7 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "apps.core.authentication.SessionTokenAuthentication",
     "rest_framework.authentication.SessionAuthentication",
 ]
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["rest_framework.parsers.JSONParser"]
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["apps.core.json_guard.JSONParser"]
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "apps.core.api.api_exception_handler"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
@@ -456,6 +457,8 @@ SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = []
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"StepStatusEnum": "apps.progress.models.Status"}
 # Larger request bodies are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# JSON bodies nested deeper are refused with 400 (Python's parser recurses once per level).
+JSON_BODY_MAX_DEPTH = env.int("JSON_BODY_MAX_DEPTH", default=100)
 API_TRACKS_PAGE_SIZE = env.int("API_TRACKS_PAGE_SIZE", default=20)
 API_TRACKS_MAX_PAGE_SIZE = env.int("API_TRACKS_MAX_PAGE_SIZE", default=100)
 API_SEARCH_MAX_LENGTH = env.int("API_SEARCH_MAX_LENGTH", default=100)
