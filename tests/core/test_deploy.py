@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -29,18 +28,13 @@ import yaml
 from django.conf import settings
 from django.core.management import get_commands
 
-from tests.conftest import _need
+from tests.conftest import _need, redis_url
+from tests.production import free_port, production_server, wait_for_http
 
 ROOT = Path(settings.BASE_DIR)
 SLOW_CLIENTS = 12
 # Generous: /healthz answers in milliseconds when a thread is free, never when none is.
 ANSWER_WITHIN_SECONDS = 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(port: int, path: str, timeout: float) -> tuple[int, bytes]:
@@ -53,52 +47,11 @@ def _get(port: int, path: str, timeout: float) -> tuple[int, bytes]:
         conn.close()
 
 
-def _wait_until_serving(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if _get(port, "/healthz", timeout=2)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the server did not answer /healthz within 30 s:\n{log.read_text()}")
-
-
-@contextmanager
-def _running(command: list[str], *, env: dict[str, str], port: int, log: Path) -> Iterator[None]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own servers, fixed arguments
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        _wait_until_serving(port, process, log)
-        yield
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
 @pytest.fixture(scope="module")
-def gunicorn_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """gunicorn started from the repository's gunicorn.conf.py, as the image starts it."""
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))},
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-    }
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-    log = tmp_path_factory.mktemp("gunicorn") / "log"
-    with _running([*command, "config.wsgi:application"], env=env, port=port, log=log):
-        yield port
+def gunicorn_port() -> Iterator[int]:
+    """gunicorn from the repository's gunicorn.conf.py under production settings."""
+    with production_server(redis_url=redis_url()) as server:
+        yield int(server.url.rsplit(":", 1)[1])
 
 
 @contextmanager
@@ -154,7 +107,7 @@ def test_gunicorn_answers_while_slow_clients_trickle_headers(gunicorn_port):
 
 @pytest.mark.parametrize(("serving", "exit_code"), [(True, 0), (False, 1)])
 def test_container_health_check_asks_gunicorn_for_healthz(gunicorn_port, serving, exit_code):
-    port = gunicorn_port if serving else _free_port()
+    port = gunicorn_port if serving else free_port()
     env = {**os.environ, "GUNICORN_BIND": f"0.0.0.0:{port}", "SITE_URL": "https://localhost"}
     check = subprocess.run(
         [sys.executable, "deploy/healthcheck.py"], cwd=ROOT, env=env, capture_output=True
@@ -178,7 +131,8 @@ def test_image_runs_gunicorn_from_its_config_file_as_a_user_with_a_health_check(
 
 
 def test_image_build_collects_static_files_under_production_settings(tmp_path):
-    # The build's own command line, run here as the build runs it (into a scratch folder).
+    # The build's own command line, run as the build runs it (a dry run: the settings are
+    # what is checked here; tests/production.py collects for real).
     build = re.search(r"(DJANGO_SETTINGS_MODULE=.*?collectstatic --no-input)", _dockerfile(), re.S)
     assert build, "the Dockerfile no longer runs collectstatic"
     command = build.group(1).replace("\\\n", " ").replace("python ", f"{sys.executable} ")
@@ -188,14 +142,14 @@ def test_image_build_collects_static_files_under_production_settings(tmp_path):
         if not k.startswith(("DJANGO_", "PYTEST_")) and k not in {"DATABASE_URL", "REDIS_URL"}
     }
     result = subprocess.run(  # noqa: S603 - the Dockerfile's own command
-        ["/bin/sh", "-c", command],
+        ["/bin/sh", "-c", f"{command} --dry-run"],
         cwd=ROOT,
         env={**env, "STATIC_ROOT": str(tmp_path)},
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (tmp_path / "staticfiles.json").exists()
+    assert "static files copied" in result.stdout
 
 
 # --- nginx in front ------------------------------------------------------------------------
@@ -273,14 +227,27 @@ def _point_at_loopback(files: dict[str, Path], *, upstream_port: int) -> None:
     """The upstream at the test's gunicorn, nginx's status port on a free loopback port."""
     conf = files["/etc/nginx/conf.d/default.conf"]
     _edit(conf, "server web:8000;", f"server 127.0.0.1:{upstream_port};")
-    _edit(conf, "listen 127.0.0.1:8081;", f"listen 127.0.0.1:{_free_port()};")
+    _edit(conf, "listen 127.0.0.1:8081;", f"listen 127.0.0.1:{free_port()};")
 
 
 @contextmanager
 def _nginx(binary: str, root: Path, port: int) -> Iterator[None]:
-    command = [binary, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", "stderr"]
-    with _running(command, env=dict(os.environ), port=port, log=root / "nginx.log"):
+    log = root / "nginx.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - the machine's nginx, our config
+            [binary, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", "stderr"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+        except RuntimeError as exc:
+            pytest.fail(f"nginx: {exc}\n{log.read_text()}")
         yield
+    finally:
+        process.terminate()  # the master stops its workers
+        process.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +256,7 @@ def nginx_port(nginx_binary, gunicorn_port, tmp_path_factory) -> Iterator[int]:
     root = tmp_path_factory.mktemp("nginx-http")
     files = _nginx_tree(root, site="http")
     _point_at_loopback(files, upstream_port=gunicorn_port)
-    port = _free_port()
+    port = free_port()
     site = files["/etc/nginx/stepwise/site.conf"]
     _edit(site, "listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
     with _nginx(nginx_binary, root, port):
@@ -338,7 +305,7 @@ def test_production_site_serves_tls_and_redirects_plain_http(nginx_binary, gunic
     site = files["/etc/nginx/stepwise/site.conf"]
     if _nginx_version(nginx_binary) < (1, 25, 1):
         _edit(site, "http2 on;", "")  # older nginx (Debian 12's) has no such directive
-    plain_port, tls_port = _free_port(), _free_port()
+    plain_port, tls_port = free_port(), free_port()
     _edit(site, "listen 80 default_server;", f"listen 127.0.0.1:{plain_port} default_server;")
     _edit(site, "listen 443 ssl", f"listen 127.0.0.1:{tls_port} ssl")
 
@@ -422,7 +389,7 @@ def _settings_variables() -> set[str]:
 
 def _gunicorn_variables() -> set[str]:
     source = (ROOT / "gunicorn.conf.py").read_text()
-    return set(re.findall(r"_env(?:_int)?\(\s*\"([A-Z_0-9]+)\"", source))
+    return set(re.findall(r"_env(?:_int)?\(\s*[\"']([A-Z_0-9]+)[\"']", source))
 
 
 def test_compose_runs_the_whole_stack_behind_nginx():
