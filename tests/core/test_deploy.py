@@ -499,3 +499,30 @@ def _check_program(words: list[str]) -> None:
 def test_compose_commands_name_real_modules(service):
     for words in _command_lines(_compose()["services"][service]["command"]):
         _check_program(words)
+
+
+# --- .env.example -------------------------------------------------------------------------
+
+
+def _env_example() -> dict[str, str]:
+    """Every variable .env.example lists, set or commented out, with its value."""
+    text = (ROOT / ".env.example").read_text()
+    return dict(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=(.*)$", text, re.MULTILINE))
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    missing = _settings_variables() - set(_env_example())
+    assert not missing, f".env.example does not list {sorted(missing)}"
+
+
+def test_env_example_lists_only_variables_something_reads():
+    known = _settings_variables() | _gunicorn_variables() | _compose_variables()
+    unknown = set(_env_example()) - known - {"DJANGO_SETTINGS_MODULE"}
+    assert not unknown, f".env.example lists variables nothing reads: {sorted(unknown)}"
+
+
+def test_env_example_holds_no_secret():
+    listed = _env_example()
+    assert listed["SECRET_KEY"] == ""
+    assert listed["POSTGRES_PASSWORD"] == ""
+    assert set(listed) >= REQUIRED
