@@ -42,7 +42,19 @@ def page(live_server):
             ],
         )
         context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
-        yield context.new_page()
+        page = context.new_page()
+        # Every page runs under the site's Content-Security-Policy: nothing may break it.
+        violations: list[str] = []
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        yield page
+        assert not violations, violations
         context.close()
         browser.close()
 
