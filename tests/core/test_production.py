@@ -274,6 +274,28 @@ def test_login_limit_is_shared_by_every_worker(server):
     assert set(codes[5:]) == {"too_many_login_attempts"}, codes
 
 
+@pytest.mark.django_db(transaction=True)
+def test_sync_throttle_is_shared_by_every_worker(server):
+    _verified_learner("shared-sync@example.com")
+    token = httpx.post(
+        f"{server.url}/_allauth/app/v1/auth/login",
+        json={"email": "shared-sync@example.com", "password": PASSWORD},
+    ).json()["meta"]["session_token"]
+
+    statuses = [
+        httpx.post(
+            f"{server.url}/api/v1/progress/sync/",
+            json={"operations": []},
+            headers={"X-Session-Token": token},
+        ).status_code
+        for _ in range(36)
+    ]
+
+    # 30 a minute (API_THROTTLE_SYNC), however the calls spread over the workers
+    assert statuses[:30] == [200] * 30, statuses
+    assert set(statuses[30:]) == {429}, statuses
+
+
 # --- Redis stopped while serving ---------------------------------------------------------
 
 
