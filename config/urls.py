@@ -21,6 +21,8 @@ urlpatterns = [
         r"^_allauth/[^/]+/v1/(?:account/phone|auth/phone/verify(?:/resend)?)$", headless_not_found
     ),
     path("_allauth/", include("allauth.headless.urls")),
+    # Any other path under /_allauth/ is a JSON 404 too: apps there never read HTML.
+    re_path(r"^_allauth/", headless_not_found),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("config.api")),

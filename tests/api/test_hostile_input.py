@@ -367,3 +367,10 @@ def test_json_nested_within_the_limit_still_reaches_the_endpoint(alice, track):
     assert refused.json()["error"]["message"] == (
         f"JSON parse error - nested deeper than {settings.JSON_BODY_MAX_DEPTH} levels."
     )
+
+
+def test_an_unknown_path_under_allauth_answers_a_json_404():
+    response = Client().get(f"{HEADLESS}/no/such/route")
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
