@@ -501,7 +501,7 @@ def test_compose_commands_name_real_modules(service):
         _check_program(words)
 
 
-# --- .env.example -------------------------------------------------------------------------
+# --- .env.example and the README -----------------------------------------------------------
 
 
 def _env_example() -> dict[str, str]:
@@ -526,3 +526,16 @@ def test_env_example_holds_no_secret():
     assert listed["SECRET_KEY"] == ""
     assert listed["POSTGRES_PASSWORD"] == ""
     assert set(listed) >= REQUIRED
+
+
+def _readme_configuration_variables() -> set[str]:
+    readme = (ROOT / "README.md").read_text()
+    return set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, re.MULTILINE))
+
+
+def test_every_variable_the_readme_configuration_table_names_is_read():
+    named = _readme_configuration_variables()
+    known = _settings_variables() | _gunicorn_variables() | _compose_variables()
+    assert named >= {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL"}
+    assert named >= {"WEB_CONCURRENCY", "GUNICORN_THREADS"}
+    assert not named - known, f"the README names unread variables: {sorted(named - known)}"
