@@ -194,7 +194,8 @@ def _nginx_tree(root: Path, *, site: str) -> dict[str, Path]:
         files[target].write_text(text)
     for folder in ("etc/nginx/certs", "var/cache/nginx", "var/log/nginx", "temp"):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    # What the official image's /etc/nginx/nginx.conf does, with every path under root.
+    # The official image's /etc/nginx/nginx.conf, its http block whole (a directive our
+    # files set again there would stop nginx), with every path under root.
     user = "user root;" if os.geteuid() == 0 else ""
     (root / "nginx.conf").write_text(
         f"""
@@ -205,6 +206,14 @@ def _nginx_tree(root: Path, *, site: str) -> dict[str, Path]:
         {user}
         events {{ worker_connections 512; }}
         http {{
+            include /etc/nginx/mime.types;
+            default_type application/octet-stream;
+            log_format main '$remote_addr - $remote_user [$time_local] "$request" '
+                            '$status $body_bytes_sent "$http_referer" '
+                            '"$http_user_agent" "$http_x_forwarded_for"';
+            access_log {root}/var/log/nginx/access.log main;
+            sendfile on;
+            keepalive_timeout 65;
             client_body_temp_path {root}/temp/body;
             proxy_temp_path {root}/temp/proxy;
             fastcgi_temp_path {root}/temp/fastcgi;
