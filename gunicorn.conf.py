@@ -5,11 +5,13 @@ it explicitly (``gunicorn -c gunicorn.conf.py config.wsgi:application``). Every 
 environment variable, so a deployment changes numbers, not this file.
 
 Slow clients are the proxy's to absorb: nginx (deploy/nginx/) reads whole requests before it
-passes them on. gunicorn has no header read timeout of its own, so a client that trickles
-its headers holds whichever worker reads them until they end. The sync worker gives each
-process one such slot (12 trickling clients took the site down); the threaded worker gives
-each process ``threads`` of them while idle and kept-alive connections wait in its poller,
-so a handful of slow clients cannot take every thread even without the proxy.
+passes them on. gunicorn 27 has no header read timeout (its threaded worker parks a
+connection that sends nothing for 5 s, but once the first byte is in, a thread reads the
+headers until they end), so a client that trickles its headers holds whatever reads them.
+The sync worker gives each process one such slot (12 trickling clients took the site down);
+the threaded worker gives each process ``threads`` of them while idle and kept-alive
+connections wait in its poller, so a handful of slow clients cannot take every thread even
+without the proxy.
 """
 
 import os
