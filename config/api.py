@@ -6,7 +6,7 @@ from django.urls import URLPattern, path, re_path
 from apps.accounts import apis as accounts
 from apps.content import apis as content
 from apps.core import apis as core
-from apps.core.api import api_not_found
+from apps.core.api.errors import api_not_found
 from apps.progress import apis as progress
 
 app_name = "api"

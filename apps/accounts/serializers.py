@@ -3,7 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from apps.core.api import StrictCharField, StrictIntegerField
+from apps.core.api.fields import StrictCharField, StrictIntegerField
 from apps.reminders.models import Frequency, Weekday
 
 

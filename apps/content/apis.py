@@ -20,7 +20,10 @@ from apps.content.serializers import (
     TrackPageSerializer,
     TrackSerializer,
 )
-from apps.core.api import PositionCursorPagination, error_responses, etag_response, request_learner
+from apps.core.api.auth import request_learner
+from apps.core.api.conditional import etag_response
+from apps.core.api.errors import error_responses
+from apps.core.api.pagination import PositionCursorPagination
 from apps.progress.models import Status
 from apps.progress.selectors import track_progress_for
 

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.content.models import Resource, Step, StepResource, Track
-from apps.core.api import QueryParamsSerializer, StrictCharField, StrictIntegerField
+from apps.core.api.fields import QueryParamsSerializer, StrictCharField, StrictIntegerField
 from apps.progress.models import Status
 
 

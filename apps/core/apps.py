@@ -27,3 +27,5 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # After every migrate, so changing SITE_URL and deploying is enough.
         post_migrate.connect(site_domain_sync, dispatch_uid="site_domain_sync")
+        # drf-spectacular learns of an OpenAPI extension when its module is imported.
+        from apps.core.api import auth  # noqa: F401

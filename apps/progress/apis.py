@@ -8,7 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.content.models import Step
-from apps.core.api import SyncRateThrottle, error_responses, request_learner
+from apps.core.api.auth import request_learner
+from apps.core.api.errors import error_responses
+from apps.core.api.throttles import SyncRateThrottle
 from apps.progress.models import Source
 from apps.progress.selectors import (
     learner_dashboard,

@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from apps.core.api import (
+from apps.core.api.fields import (
     QueryParamsSerializer,
     StrictCharField,
     StrictIntegerField,

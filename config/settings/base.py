@@ -434,10 +434,10 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
 ]
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["apps.core.json_guard.JSONParser"]
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
-REST_FRAMEWORK["EXCEPTION_HANDLER"] = "apps.core.api.api_exception_handler"
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "apps.core.api.errors.api_exception_handler"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "apps.core.api.AnonThrottle",
-    "apps.core.api.UserThrottle",
+    "apps.core.api.throttles.AnonThrottle",
+    "apps.core.api.throttles.UserThrottle",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": env("API_THROTTLE_ANON", default="120/min"),
@@ -450,7 +450,7 @@ SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
 SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = "/api/v1"
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
-    "apps.core.api.collapse_blank_string_alternatives",
+    "apps.core.api.schema.collapse_blank_string_alternatives",
 ]
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAny"]
 SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = []
