@@ -1,13 +1,16 @@
 """The API's authentication as OpenAPI describes it, and who a request is signed in as."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.base import SessionBase
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from apps.accounts.models import User
+if TYPE_CHECKING:
+    # The stubs' alias for the AUTH_USER_MODEL class: core names no other app.
+    from django.contrib.auth.models import _User
 
 
 class SessionTokenScheme(OpenApiAuthenticationExtension):
@@ -26,10 +29,10 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-def request_learner(request: Request) -> User:
+def request_learner(request: Request) -> "_User":
     """The signed-in learner of a view that requires one."""
     user = request.user
-    if not isinstance(user, User):
+    if not isinstance(user, get_user_model()):
         raise exceptions.NotAuthenticated()
     return user
 
