@@ -138,6 +138,24 @@ def test_list_answers_if_none_match_with_304(anon, track):
     assert anon.get("tracks/", headers={"If-None-Match": '"other"'}).status_code == 200
 
 
+def test_weak_form_of_the_tag_and_star_also_answer_304(anon, track):
+    # Compression makes a proxy (or GZipMiddleware) hand the tag on as W/"...".
+    etag = anon.get("tracks/llm-basics/")["ETag"]
+
+    for sent in (f"W/{etag}", f'"other", {etag}', "*"):
+        again = anon.get("tracks/llm-basics/", headers={"If-None-Match": sent})
+        assert again.status_code == 304, sent
+        assert again["ETag"] == etag
+        assert again["Cache-Control"] == "private, no-cache"
+
+
+def test_a_failed_if_match_answers_412_in_the_error_shape(anon, track):
+    response = anon.get("tracks/llm-basics/", headers={"If-Match": '"other"'})
+
+    assert response.status_code == 412
+    assert response.json()["error"]["code"] == "precondition_failed"
+
+
 def test_detail_of_a_big_track_is_a_fixed_number_of_queries(alice, django_assert_num_queries):
     build_track(steps=60, resources=200, slug="big")
     step_status_set(
