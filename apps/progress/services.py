@@ -102,11 +102,7 @@ def step_status_set(
         )
 
     previous = progress.status
-    progress.status = status
-    progress.status_changed_at = occurred_at
-    if status in (Status.IN_PROGRESS, Status.DONE) and progress.started_at is None:
-        progress.started_at = occurred_at
-    progress.completed_at = occurred_at if status == Status.DONE else None
+    _status_stamp(progress, status=status, at=occurred_at)
     progress.save()
     event = ProgressEvent.objects.create(
         user=user,
@@ -119,6 +115,19 @@ def step_status_set(
     )
     _enrollment_touch(user=user, track_id=step.track_id, at=now)
     return StatusChange(progress=progress, event=event, changed=True)
+
+
+def _status_stamp(progress: StepProgress, *, status: str, at: datetime) -> None:
+    """Move ``progress`` to ``status`` as of ``at``, with the times that go with it.
+
+    The first move to in progress or done starts the step; done completes it, and any
+    other status clears the completion. Not saved.
+    """
+    progress.status = status
+    progress.status_changed_at = at
+    if status in (Status.IN_PROGRESS, Status.DONE) and progress.started_at is None:
+        progress.started_at = at
+    progress.completed_at = at if status == Status.DONE else None
 
 
 @transaction.atomic
@@ -273,11 +282,10 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
                     idempotency_key=op.op_id,
                 )
             )
-            progress.status = op.status
-            if op.status in (Status.IN_PROGRESS, Status.DONE) and progress.started_at is None:
-                progress.started_at = op.occurred_at
-            progress.completed_at = op.occurred_at if op.status == Status.DONE else None
-        progress.status_changed_at = op.occurred_at
+            _status_stamp(progress, status=op.status, at=op.occurred_at)
+        else:
+            # The same status, said later: last-write-wins now dates from this operation.
+            progress.status_changed_at = op.occurred_at
         progress.updated_at = now
         written[op.step_id] = progress
         outcome[index] = SyncOperationResult(
