@@ -138,7 +138,3 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     return {
         code: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[code]) for code in wanted
     }
-
-
-def validation_error(field: str, message: str) -> exceptions.ValidationError:
-    return exceptions.ValidationError({field: [message]})
