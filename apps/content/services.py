@@ -60,14 +60,6 @@ def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) ->
 
 
 @transaction.atomic
-def step_prerequisites_set(*, step: Step, prerequisites: Iterable[Step]) -> Step:
-    wanted = list(prerequisites)
-    step_prerequisites_validate(step=step, prerequisites=wanted)
-    step.prerequisites.set(wanted)
-    return step
-
-
-@transaction.atomic
 def tracks_publish_set(*, track_ids: Iterable[int], published: bool) -> int:
     """Publish or unpublish tracks; returns how many changed."""
     changed = (
