@@ -1,5 +1,6 @@
 """State changes to learners' progress. Web views, API views, admin and tasks call these."""
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,23 +27,58 @@ class StatusChange:
     replayed: bool = False
 
 
-def _validate(status: str, occurred_at: datetime, now: datetime, key: str | None) -> None:
+@dataclass(frozen=True)
+class _Rejection:
+    #: The input at fault, and a stable code for it (offline sync reports the code).
+    field: str
+    reason: str
+    message: str
+
+
+def _change_rejection(
+    *,
+    status: str,
+    occurred_at: datetime,
+    now: datetime,
+    step_id: int | None = None,
+    published: Container[int] = (),
+) -> _Rejection | None:
+    """What is wrong with a status change a learner asks for, or None: one rule for the
+    web, the API and offline sync.
+
+    The status must be a step status; the step, when ``step_id`` is given, one of the
+    ``published`` steps; the time must carry its zone and be at most
+    ``STEPWISE_MAX_CLOCK_SKEW_SECONDS`` ahead of ``now``.
+    """
     if status not in Status.values:
-        raise ApplicationError(
+        return _Rejection(
+            "status",
+            "unknown_status",
             f"{status!r} is not a step status; use one of {', '.join(Status.values)}.",
-            extra={"field": "status"},
+        )
+    if step_id is not None and step_id not in published:
+        return _Rejection(
+            "step_id", "unknown_step", f"There is no published step with id {step_id}."
         )
     if timezone.is_naive(occurred_at):
-        raise ApplicationError(
-            "The time of a change must include its time zone.", extra={"field": "occurred_at"}
+        return _Rejection(
+            "occurred_at", "naive_timestamp", "The time of a change must include its time zone."
         )
-    skew = timedelta(seconds=settings.STEPWISE_MAX_CLOCK_SKEW_SECONDS)
-    if occurred_at > now + skew:
-        raise ApplicationError(
-            f"{occurred_at.isoformat()} is more than {int(skew.total_seconds())} seconds in the "
-            "future; check the device clock.",
-            extra={"field": "occurred_at"},
+    skew = settings.STEPWISE_MAX_CLOCK_SKEW_SECONDS
+    if occurred_at > now + timedelta(seconds=skew):
+        return _Rejection(
+            "occurred_at",
+            "future_timestamp",
+            f"{occurred_at.isoformat()} is more than {skew} seconds in the future; "
+            "check the device clock.",
         )
+    return None
+
+
+def _validate(status: str, occurred_at: datetime, now: datetime, key: str | None) -> None:
+    rejection = _change_rejection(status=status, occurred_at=occurred_at, now=now)
+    if rejection is not None:
+        raise ApplicationError(rejection.message, extra={"field": rejection.field})
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
         raise ApplicationError(
             f"An idempotency key has 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
@@ -201,7 +237,6 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
     learner are serialised on their user row, progress rows are locked in step order.
     """
     now = timezone.now()
-    latest_allowed = now + timedelta(seconds=settings.STEPWISE_MAX_CLOCK_SKEW_SECONDS)
     _learner_lock(user)
 
     step_ids = sorted({op.step_id for op in operations})
@@ -217,13 +252,22 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
     outcome: dict[int, SyncOperationResult] = {}
     eligible: list[tuple[int, SyncOperation]] = []
     for index, op in enumerate(operations):
-        rejection = _sync_rejection(op, track_of, latest_allowed)
+        rejection = _change_rejection(
+            status=op.status,
+            occurred_at=op.occurred_at,
+            now=now,
+            step_id=op.step_id,
+            published=track_of,
+        )
         if op.op_id in seen_keys:
             outcome[index] = SyncOperationResult(op.op_id, SyncOutcome.DUPLICATE, op.step_id)
         elif rejection is not None:
-            reason, message = rejection
             outcome[index] = SyncOperationResult(
-                op.op_id, SyncOutcome.REJECTED, op.step_id, reason=reason, message=message
+                op.op_id,
+                SyncOutcome.REJECTED,
+                op.step_id,
+                reason=rejection.reason,
+                message=rejection.message,
             )
         else:
             seen_keys.add(op.op_id)
@@ -311,26 +355,6 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
         ],
         cursor=cursor,
     )
-
-
-def _sync_rejection(
-    op: SyncOperation, track_of: dict[int, int], latest_allowed: datetime
-) -> tuple[str, str] | None:
-    if op.status not in Status.values:
-        return (
-            "unknown_status",
-            f"{op.status!r} is not a step status; use one of {', '.join(Status.values)}.",
-        )
-    if op.step_id not in track_of:
-        return ("unknown_step", f"There is no published step with id {op.step_id}.")
-    if op.occurred_at > latest_allowed:
-        return (
-            "future_timestamp",
-            f"{op.occurred_at.isoformat()} is more than "
-            f"{settings.STEPWISE_MAX_CLOCK_SKEW_SECONDS} seconds in the future; "
-            "check the device clock.",
-        )
-    return None
 
 
 def _progress_rows_locked(*, user: User, step_ids: list[int]) -> dict[int, StepProgress]:
