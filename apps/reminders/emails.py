@@ -14,11 +14,6 @@ from apps.reminders.selectors import EmailContext
 from apps.reminders.tokens import KEEP_ON_SALT, UNSUBSCRIBE_SALT, token_make
 
 
-def _language(context: EmailContext) -> str:
-    # Accounts have no language of their own yet; the site language applies until they do.
-    return getattr(context.user, "language", "") or settings.LANGUAGE_CODE
-
-
 def reminder_message_render(context: EmailContext) -> EmailMultiAlternatives:
     """One learner's email, ready to send (no queries)."""
     user = context.user
@@ -39,7 +34,8 @@ def reminder_message_render(context: EmailContext) -> EmailMultiAlternatives:
         ),
         "site_url": settings.SITE_URL,
     }
-    with translation.override(_language(context)):
+    # Accounts have no language of their own: every email is in the site's.
+    with translation.override(settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string("reminders/email/subject.txt", values).split())
         text = render_to_string("reminders/email/reminder.txt", values)
         html = render_to_string("reminders/email/reminder.html", values)
