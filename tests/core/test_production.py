@@ -149,11 +149,16 @@ def test_check_deploy_is_clean_at_warning_level():
 # --- serving -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker):
+def _forget_rate_limits() -> None:
+    """The server's Redis database starts empty: no test inherits another's sign-in limits."""
     import redis
 
     redis.Redis.from_url(_shared_redis(12)).flushdb()
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker):
+    _forget_rate_limits()
     with production_server(redis_url=_shared_redis(12)) as running:
         yield running
 
@@ -255,6 +260,7 @@ def test_health_and_readiness(server):
 
 @pytest.mark.django_db(transaction=True)
 def test_login_limit_is_shared_by_every_worker(server):
+    _forget_rate_limits()
     # Given a learner and two gunicorn workers sharing one Redis
     _verified_learner("shared-limit@example.com")
     codes = []
@@ -276,6 +282,7 @@ def test_login_limit_is_shared_by_every_worker(server):
 
 @pytest.mark.django_db(transaction=True)
 def test_sync_throttle_is_shared_by_every_worker(server):
+    _forget_rate_limits()
     _verified_learner("shared-sync@example.com")
     token = httpx.post(
         f"{server.url}/_allauth/app/v1/auth/login",
