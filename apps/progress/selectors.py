@@ -1,11 +1,11 @@
 """Reads of learners' progress."""
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -56,64 +56,94 @@ class Completion:
         return self.percent == 100
 
 
+#: Some of a track's steps, alike for completion: whether they are optional, the learner's
+#: status on them, how many they are and their estimated minutes in all.
+StepFacts = tuple[bool, str, int, int]
+
+
+def completion_from_facts(*, user_id: int, track_id: int, facts: Iterable[StepFacts]) -> Completion:
+    """The one definition of completion, from the track's steps in groups (see ``StepFacts``).
+
+    Every figure is a sum over steps, so the groups may come counted by the database
+    (``completion_for``) or one step each (``completion_of_steps``); a group with
+    negative counts takes steps back out of the figures.
+    """
+    totals = dict.fromkeys(
+        (
+            "required_total",
+            "optional_total",
+            "total_minutes",
+            "required_done",
+            "required_skipped",
+            "optional_done",
+            "in_progress",
+            "remaining_minutes",
+        ),
+        0,
+    )
+    for optional, status, steps, minutes in facts:
+        totals["total_minutes"] += minutes
+        if status == Status.IN_PROGRESS:
+            totals["in_progress"] += steps
+        if optional:
+            totals["optional_total"] += steps
+            if status == Status.DONE:
+                totals["optional_done"] += steps
+            continue
+        totals["required_total"] += steps
+        if status == Status.DONE:
+            totals["required_done"] += steps
+        elif status == Status.SKIPPED:
+            totals["required_skipped"] += steps
+        else:
+            totals["remaining_minutes"] += minutes
+    return Completion(user_id=user_id, track_id=track_id, **totals)
+
+
 def completion_for(
     *, user_ids: Iterable[int], track_ids: Iterable[int]
 ) -> dict[tuple[int, int], Completion]:
     """Completion of every (user, track) pair asked for, in two queries whatever the sizes.
 
-    1. per track: required and optional step counts and minutes;
-    2. per (user, track): counts of the learner's statuses split by optional flag.
+    1. per track and optional flag: the steps and their minutes;
+    2. per (user, track), optional flag and status: the learner's steps and their minutes.
+
+    A learner's steps start as the track's, all to do; each group of the second query
+    moves its steps from to do to their status. ``completion_from_facts`` does the rest.
     """
     users, tracks = sorted(set(user_ids)), sorted(set(track_ids))
     if not users or not tracks:
         return {}
-    required, optional = Q(is_optional=False), Q(is_optional=True)
-    per_track: dict[int, Mapping[str, Any]] = {
-        row["track_id"]: row
-        for row in Step.objects.filter(track_id__in=tracks)
+    per_track: dict[int, list[StepFacts]] = defaultdict(list)
+    for track_id, optional, steps, minutes in (
+        Step.objects.filter(track_id__in=tracks)
         .order_by()
-        .values("track_id")
-        .annotate(
-            required_total=Count("pk", filter=required),
-            optional_total=Count("pk", filter=optional),
-            total_minutes=Coalesce(Sum("estimated_minutes"), 0),
-            required_minutes=Coalesce(Sum("estimated_minutes", filter=required), 0),
-        )
-    }
-    req, opt = Q(step__is_optional=False), Q(step__is_optional=True)
-    finished = Q(status__in=[Status.DONE, Status.SKIPPED])
-    per_learner: dict[tuple[int, int], Mapping[str, Any]] = {
-        (row["user_id"], row["step__track_id"]): row
-        for row in StepProgress.objects.filter(user_id__in=users, step__track_id__in=tracks)
+        .values("track_id", "is_optional")
+        .annotate(steps=Count("pk"), minutes=Coalesce(Sum("estimated_minutes"), 0))
+        .values_list("track_id", "is_optional", "steps", "minutes")
+    ):
+        per_track[track_id].append((optional, Status.TODO, steps, minutes))
+    per_learner: dict[tuple[int, int], list[StepFacts]] = defaultdict(list)
+    for user_id, track_id, optional, status, steps, minutes in (
+        StepProgress.objects.filter(user_id__in=users, step__track_id__in=tracks)
         .order_by()
-        .values("user_id", "step__track_id")
-        .annotate(
-            required_done=Count("pk", filter=req & Q(status=Status.DONE)),
-            required_skipped=Count("pk", filter=req & Q(status=Status.SKIPPED)),
-            optional_done=Count("pk", filter=opt & Q(status=Status.DONE)),
-            in_progress=Count("pk", filter=Q(status=Status.IN_PROGRESS)),
-            finished_minutes=Coalesce(Sum("step__estimated_minutes", filter=req & finished), 0),
+        .values("user_id", "step__track_id", "step__is_optional", "status")
+        .annotate(steps=Count("pk"), minutes=Coalesce(Sum("step__estimated_minutes"), 0))
+        .values_list("user_id", "step__track_id", "step__is_optional", "status", "steps", "minutes")
+    ):
+        per_learner[(user_id, track_id)] += [
+            (optional, status, steps, minutes),
+            (optional, Status.TODO, -steps, -minutes),
+        ]
+    return {
+        (user_id, track_id): completion_from_facts(
+            user_id=user_id,
+            track_id=track_id,
+            facts=per_track[track_id] + per_learner[(user_id, track_id)],
         )
+        for track_id in tracks
+        for user_id in users
     }
-    result: dict[tuple[int, int], Completion] = {}
-    for track_id in tracks:
-        steps: Mapping[str, Any] = per_track.get(track_id, {})
-        for user_id in users:
-            mine: Mapping[str, Any] = per_learner.get((user_id, track_id), {})
-            result[(user_id, track_id)] = Completion(
-                user_id=user_id,
-                track_id=track_id,
-                required_total=steps.get("required_total", 0),
-                optional_total=steps.get("optional_total", 0),
-                total_minutes=steps.get("total_minutes", 0),
-                required_done=mine.get("required_done", 0),
-                required_skipped=mine.get("required_skipped", 0),
-                optional_done=mine.get("optional_done", 0),
-                in_progress=mine.get("in_progress", 0),
-                remaining_minutes=steps.get("required_minutes", 0)
-                - mine.get("finished_minutes", 0),
-            )
-    return result
 
 
 def step_statuses_for(*, user_id: int, step_ids: Iterable[int]) -> dict[int, str]:
@@ -415,30 +445,14 @@ def completion_of_steps(
     """The same figures as ``completion_for``, worked out from data already in hand:
     the track's steps as (id, is_optional, estimated_minutes) and the learner's statuses.
     No query; for a page that has loaded both anyway."""
-    totals = {
-        "required_total": 0,
-        "optional_total": 0,
-        "total_minutes": 0,
-        "required_done": 0,
-        "required_skipped": 0,
-        "optional_done": 0,
-        "in_progress": 0,
-        "remaining_minutes": 0,
-    }
-    for step_id, optional, minutes in steps:
-        status = statuses.get(step_id, Status.TODO)
-        totals["total_minutes"] += minutes
-        totals["in_progress"] += status == Status.IN_PROGRESS
-        if optional:
-            totals["optional_total"] += 1
-            totals["optional_done"] += status == Status.DONE
-            continue
-        totals["required_total"] += 1
-        totals["required_done"] += status == Status.DONE
-        totals["required_skipped"] += status == Status.SKIPPED
-        if status not in (Status.DONE, Status.SKIPPED):
-            totals["remaining_minutes"] += minutes
-    return Completion(user_id=user_id, track_id=track_id, **totals)
+    return completion_from_facts(
+        user_id=user_id,
+        track_id=track_id,
+        facts=(
+            (optional, statuses.get(step_id, Status.TODO), 1, minutes)
+            for step_id, optional, minutes in steps
+        ),
+    )
 
 
 def track_progress_for(
