@@ -4,8 +4,8 @@ Under gunicorn (2 workers) on PostgreSQL, with the built-in roadmaps plus the le
 web benchmark's data (bench/web_bench.py) when that script is present. Locust (headless,
 same machine) drives one endpoint at a time for the same duration and users: a signed-in
 learner's GET tracks/{slug}/ and GET bench/constant/ (a DRF view returning a constant,
-registered only with STEPWISE_BENCH_ENDPOINTS). Then POST progress/sync/ with 500
-operations is timed one request at a time.
+which only this benchmark's server has: bench/api_urls.py). Then POST progress/sync/ with
+500 operations is timed one request at a time.
 
     make bench-api        # or: python bench/api_bench.py [--seconds 30] [--users 16]
 
@@ -17,6 +17,7 @@ import argparse
 import csv
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -94,17 +95,20 @@ def login(base: str, email: str) -> str:
 def serve(port: int) -> subprocess.Popen:
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": "bench-only-" + uuid.uuid4().hex,
+        # Production settings, plus the bare endpoint (bench/api_urls.py).
+        "DJANGO_SETTINGS_MODULE": "bench.api_settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "STEPWISE_BENCH_ENDPOINTS": "true",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "SITE_URL_ALLOW_LOCAL": "true",
         "API_THROTTLE_ANON": UNLIMITED,
         "API_THROTTLE_USER": UNLIMITED,
         "API_THROTTLE_SYNC": UNLIMITED,
         "LOG_LEVEL": "WARNING",
     }
-    env.pop("REDIS_URL", None)
+    # Production settings refuse to start without the shared cache.
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     server = subprocess.Popen(
         [
             str(BIN / "gunicorn"),

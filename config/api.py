@@ -1,11 +1,9 @@
 """Version 1 of the REST API, mounted at /api/v1/. Each domain app contributes its routes."""
 
-from django.conf import settings
 from django.urls import URLPattern, path, re_path
 
 from apps.accounts import apis as accounts
 from apps.content import apis as content
-from apps.core import apis as core
 from apps.core.api.errors import api_not_found
 from apps.progress import apis as progress
 
@@ -19,8 +17,6 @@ urlpatterns: list[URLPattern] = [
     path("progress/changes/", progress.ChangesApi.as_view(), name="progress-changes"),
     path("me/", accounts.MeApi.as_view(), name="me"),
     path("me/export/", accounts.MeExportApi.as_view(), name="me-export"),
+    # Anything else under /api/v1/ answers 404 in the API's error shape, not an HTML page.
+    re_path(r"^[\s\S]*$", api_not_found, name="not-found"),
 ]
-if settings.STEPWISE_BENCH_ENDPOINTS:
-    urlpatterns.append(path("bench/constant/", core.BenchConstantApi.as_view(), name="bench"))
-# Anything else under /api/v1/ answers 404 in the API's error shape, not an HTML page.
-urlpatterns.append(re_path(r"^[\s\S]*$", api_not_found, name="not-found"))

@@ -467,8 +467,6 @@ API_TRACK_STEPS_CACHE_SECONDS = env.int("API_TRACK_STEPS_CACHE_SECONDS", default
 # Operations one offline sync may carry, and changes one pull returns at most.
 API_SYNC_MAX_OPERATIONS = env.int("API_SYNC_MAX_OPERATIONS", default=500)
 API_CHANGES_PAGE_SIZE = env.int("API_CHANGES_PAGE_SIZE", default=500)
-# Only the API benchmark turns this on: a bare endpoint to compare the real ones against.
-STEPWISE_BENCH_ENDPOINTS = env.bool("STEPWISE_BENCH_ENDPOINTS", default=False)
 # Content-only page fragments kept per process (see apps/core/templatetags/memo.py).
 STEPWISE_FRAGMENT_MEMO_SIZE = env.int("STEPWISE_FRAGMENT_MEMO_SIZE", default=20000)
 # Step status changes a learner may make from the web per minute (the API has its own).
