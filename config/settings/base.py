@@ -234,11 +234,7 @@ OUTBOX_PUBLISH_PAUSE_SECONDS = env.float("OUTBOX_PUBLISH_PAUSE_SECONDS", default
 OUTBOX_KEEP_SENT_HOURS = env.int("OUTBOX_KEEP_SENT_HOURS", default=24)
 
 # --- REST framework ---------------------------------------------------------
-REST_FRAMEWORK: dict[str, Any] = {
-    # Authentication classes: see the REST API block below.
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-}
+# REST_FRAMEWORK itself is in the REST API block below.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stepwise API",
     "DESCRIPTION": "Tracks, steps and a learner's progress, for Stepwise's mobile apps.",
@@ -427,25 +423,29 @@ REMINDERS_FROM_EMAIL = env("REMINDERS_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # --- REST API ---------------------------------------------------------------
 # The API speaks JSON only; one exception handler gives every 4xx the documented shape.
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
-    # allauth's X-Session-Token, answering 401 (not 403) when a token is missing or stale.
-    "apps.core.authentication.SessionTokenAuthentication",
-    "rest_framework.authentication.SessionAuthentication",
-]
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["apps.core.json_guard.JSONParser"]
-REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
-REST_FRAMEWORK["EXCEPTION_HANDLER"] = "apps.core.api.errors.api_exception_handler"
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "apps.core.api.throttles.AnonThrottle",
-    "apps.core.api.throttles.UserThrottle",
-]
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
-    "anon": env("API_THROTTLE_ANON", default="120/min"),
-    "user": env("API_THROTTLE_USER", default="1200/min"),
-    # Each sync may carry hundreds of changes: fewer calls allowed.
-    "sync": env("API_THROTTLE_SYNC", default="30/min"),
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # allauth's X-Session-Token, answering 401 (not 403) when a token is missing or stale.
+        "apps.core.authentication.SessionTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.json_guard.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.core.api.throttles.AnonThrottle",
+        "apps.core.api.throttles.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="120/min"),
+        "user": env("API_THROTTLE_USER", default="1200/min"),
+        # Each sync may carry hundreds of changes: fewer calls allowed.
+        "sync": env("API_THROTTLE_SYNC", default="30/min"),
+    },
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
-REST_FRAMEWORK["NUM_PROXIES"] = env.int("API_NUM_PROXIES", default=0)
 SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
 SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = "/api/v1"
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
