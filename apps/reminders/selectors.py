@@ -69,22 +69,30 @@ class ReminderStatus:
 
 def reminder_status_get(*, user: User) -> ReminderStatus:
     """The learner's preferences and whether their reminders are paused. Two queries:
-    1 the preferences; 2 whether a "paused" email went out after their last progress."""
+    1 the preferences; 2 whether a "paused" email went out since they last answered."""
     preferences = reminder_preferences_get(user=user)
+    kept_on = Value(preferences.kept_on_at, output_field=DateTimeField())
+    paused = _paused(user=user.pk, reset_at=_reset_at(user=user.pk, kept_on_at=kept_on))
+    return ReminderStatus(preferences=preferences, paused=paused.exists())
+
+
+def _reset_at(*, user: Any, kept_on_at: Any) -> Greatest:
+    """When the learner last answered their reminders, so that unanswered ones count from
+    then: their last progress or their last "keep reminders on", whichever is later (the
+    epoch for neither). ``user`` and ``kept_on_at`` are values or expressions."""
     last_progress = (
-        ProgressEvent.objects.filter(user=OuterRef("user"))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
+        ProgressEvent.objects.filter(user=user).order_by("-occurred_at").values("occurred_at")[:1]
     )
-    kept_on = preferences.kept_on_at or _EPOCH
-    paused = (
-        ReminderDelivery.objects.filter(user=user, kind=DeliveryKind.PAUSED, due_at__gt=kept_on)
-        .exclude(status__in=UNDELIVERED)
-        .annotate(last_progress=Subquery(last_progress))
-        .filter(Q(last_progress__isnull=True) | Q(last_progress__lt=F("due_at")))
-        .exists()
-    )
-    return ReminderStatus(preferences=preferences, paused=paused)
+    epoch = Value(_EPOCH, output_field=DateTimeField())
+    return Greatest(Coalesce(Subquery(last_progress), epoch), Coalesce(kept_on_at, epoch))
+
+
+def _paused(*, user: Any, reset_at: Any) -> QuerySet[ReminderDelivery]:
+    """The one rule for "paused": the "paused" emails that went out after ``reset_at``
+    (``_reset_at``). The learner's reminders are paused while there is one."""
+    return ReminderDelivery.objects.filter(
+        user=user, kind=DeliveryKind.PAUSED, due_at__gt=reset_at
+    ).exclude(status__in=UNDELIVERED)
 
 
 # --- who is due -------------------------------------------------------------------------
@@ -217,13 +225,7 @@ def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) ->
                 default=Value(""),
             ),
             last_progress_at=Subquery(progress.values("occurred_at")[:1]),
-            reset_at=Greatest(
-                Coalesce(
-                    Subquery(progress.values("occurred_at")[:1]),
-                    Value(_EPOCH, output_field=DateTimeField()),
-                ),
-                Coalesce(F(prefs + "kept_on_at"), Value(_EPOCH, output_field=DateTimeField())),
-            ),
+            reset_at=_reset_at(user=OuterRef("pk"), kept_on_at=F(prefs + "kept_on_at")),
             has_verified_email=Exists(
                 EmailAddress.objects.filter(user=OuterRef("pk"), verified=True, primary=True)
             ),
@@ -235,11 +237,7 @@ def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) ->
                     user=OuterRef("pk"), kind__in=SCHEDULED_KINDS, window=OuterRef("r_window")
                 )
             ),
-            paused=Exists(
-                ReminderDelivery.objects.filter(
-                    user=OuterRef("pk"), kind=DeliveryKind.PAUSED, due_at__gt=OuterRef("reset_at")
-                ).exclude(status__in=UNDELIVERED)
-            ),
+            paused=Exists(_paused(user=OuterRef("pk"), reset_at=OuterRef("reset_at"))),
             unanswered=Coalesce(Subquery(nagging), 0),
             done_this_week=Case(
                 When(r_goal__isnull=True, then=Value(0)),
