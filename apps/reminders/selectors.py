@@ -179,7 +179,6 @@ def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) ->
 
     prefs = "reminder_preferences__"
     progress = ProgressEvent.objects.filter(user=OuterRef("pk")).order_by("-occurred_at")
-    week_start = start - timedelta(days=7)
     unfinished_step = Step.objects.filter(track=OuterRef("track_id"), is_optional=False).exclude(
         Exists(
             StepProgress.objects.filter(
@@ -194,15 +193,6 @@ def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) ->
             user=OuterRef("pk"), kind__in=NAGGING_KINDS, due_at__gt=OuterRef("reset_at")
         )
         .exclude(status__in=UNDELIVERED)
-        .order_by()
-        .values("user")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    done_this_week = (
-        StepProgress.objects.filter(
-            user=OuterRef("pk"), status=Status.DONE, completed_at__gte=week_start
-        )
         .order_by()
         .values("user")
         .annotate(n=Count("pk"))
@@ -241,7 +231,7 @@ def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) ->
             unanswered=Coalesce(Subquery(nagging), 0),
             done_this_week=Case(
                 When(r_goal__isnull=True, then=Value(0)),
-                default=Coalesce(Subquery(done_this_week), 0),
+                default=_done_this_week(user=OuterRef("pk"), moment=start),
                 output_field=IntegerField(),
             ),
         )
@@ -319,6 +309,25 @@ def _decide(row: dict[str, Any], *, start: datetime, pause_after: int) -> Decisi
     return send(DeliveryKind.REMINDER, f"{frequency} reminder, no progress since {since:%Y-%m-%d}")
 
 
+def _done_this_week(*, user: Any, moment: Any) -> Coalesce:
+    """The one rule for "done this week" (the weekly goal): how many steps the learner
+    marked done from seven days before ``moment``, the reminder moment, on. Counted when
+    asked, so the email counts what its decision counted, and any step done since.
+
+    ``user`` and ``moment`` are values or expressions (an outer reference). One subquery.
+    """
+    done = (
+        StepProgress.objects.filter(
+            user=user, status=Status.DONE, completed_at__gte=moment - timedelta(days=7)
+        )
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(done), 0)
+
+
 # --- what an email says ----------------------------------------------------------------
 
 
@@ -350,7 +359,7 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
 
     1 preferences; 2 enrollments with tracks; 3-4 completion (completion_for); 5-7 next
     steps (each track's steps, prerequisite edges, the learners' finished steps); 8 first
-    resources; 9 progress events (streaks); 10 steps done in the week (weekly goal).
+    resources; 9 progress events (streaks); 10 each delivery's steps done this week.
     """
     if not deliveries:
         return {}
@@ -384,20 +393,17 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
     activity: dict[int, list[datetime]] = defaultdict(list)
     for user_id, occurred_at in events.values_list("user_id", "occurred_at"):
         activity[user_id].append(occurred_at)
-    done: dict[int, list[datetime]] = defaultdict(list)
-    completed = StepProgress.objects.filter(
-        user_id__in=user_ids, status=Status.DONE, completed_at__gte=earliest_due - timedelta(days=7)
+    done_this_week: dict[int, int] = dict(
+        ReminderDelivery.objects.filter(pk__in=[d.pk for d in deliveries])
+        .annotate(done=_done_this_week(user=OuterRef("user_id"), moment=OuterRef("due_at")))
+        .values_list("pk", "done")
     )
-    for user_id, completed_at in completed.order_by().values_list("user_id", "completed_at"):
-        if completed_at is not None:
-            done[user_id].append(completed_at)
 
     contexts: dict[int, EmailContext] = {}
     for delivery in deliveries:
         user, zone = delivery.user, zone_for(delivery.user.timezone)
         today = delivery.due_at.astimezone(zone).date()
         days = {moment.astimezone(zone).date() for moment in activity.get(user.pk, [])}
-        week_start = delivery.due_at - timedelta(days=7)
         track = latest_track.get(user.pk)
         step = next_steps.get((user.pk, track.pk)) if track else None
         resource = resources.get(step.id, ("", "")) if step else ("", "")
@@ -409,9 +415,7 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
             next_step=NextStepInfo(step.title, step.estimated_minutes, *resource) if step else None,
             streak=streak_from_days(days, today=today),
             weekly_goal=goals.get(user.pk),
-            done_this_week=sum(
-                1 for m in done.get(user.pk, []) if week_start <= m <= delivery.due_at
-            ),
+            done_this_week=done_this_week[delivery.pk],
             steps_to_goal=delivery.steps_to_goal,
         )
     return contexts

@@ -261,6 +261,26 @@ def test_a_learner_behind_the_weekly_goal_gets_a_nudge_on_the_last_day_of_their_
     assert "1 of 3 steps" in mail.outbox[0].body
 
 
+def test_the_goal_email_counts_the_steps_its_nudge_counted(
+    make_learner, track, django_capture_on_commit_callbacks
+):
+    # Goal 3 steps: one done before the reminder moment, one a minute after it, before
+    # the window's selection runs.
+    learner = make_learner(
+        timezone="Asia/Kolkata", reminder_frequency="daily", reminder_hour=7, weekly_goal=3
+    )
+    study(learner, track, SEVEN_IST - timedelta(hours=2))
+    study(learner, track, SEVEN_IST + timedelta(minutes=1), position=1)
+
+    created = run(SEVEN_IST + timedelta(minutes=5), django_capture_on_commit_callbacks)
+
+    delivery = ReminderDelivery.objects.get(pk__in=created)
+    assert (delivery.kind, delivery.steps_to_goal) == (DeliveryKind.GOAL, 1)
+    # The email says what the nudge was decided on: 2 done, 1 to go (not "1 of 3").
+    assert mail.outbox[0].subject == "You are 1 step from your weekly goal"
+    assert "Weekly goal: 2 of 3 steps" in mail.outbox[0].body
+
+
 def test_a_learner_who_met_the_weekly_goal_gets_no_nudge(make_learner, track):
     learner = make_learner(
         timezone="Asia/Kolkata", reminder_frequency="daily", reminder_hour=7, weekly_goal=2
