@@ -17,7 +17,6 @@ import argparse
 import csv
 import os
 import random
-import secrets
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ensure_database  # noqa: E402 - needs the path above
+from bench import stack  # noqa: E402 - needs the path above
+from bench.common import ensure_database  # noqa: E402
 
 # The same password hashers as the server (test settings would store MD5 hashes).
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
@@ -93,22 +93,20 @@ def login(base: str, email: str) -> str:
 
 
 def serve(port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
+    import redis
+
+    # Production refuses to start without a shared cache: a spare database of the shared
+    # Redis, emptied first, so no answer cached from an earlier data set is served.
+    redis_url = os.environ.get("API_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    redis.Redis.from_url(redis_url).flushdb()
+    env = stack.production_env(
+        redis_url=redis_url,
         # Production settings, plus the bare endpoint (bench/api_urls.py).
-        "DJANGO_SETTINGS_MODULE": "bench.api_settings",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "SITE_URL_ALLOW_LOCAL": "true",
-        "API_THROTTLE_ANON": UNLIMITED,
-        "API_THROTTLE_USER": UNLIMITED,
-        "API_THROTTLE_SYNC": UNLIMITED,
-        "LOG_LEVEL": "WARNING",
-    }
-    # Production settings refuse to start without the shared cache.
-    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+        DJANGO_SETTINGS_MODULE="bench.api_settings",
+        API_THROTTLE_ANON=UNLIMITED,
+        API_THROTTLE_USER=UNLIMITED,
+        API_THROTTLE_SYNC=UNLIMITED,
+    )
     server = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
