@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-api bench-links bench-reminders
+.PHONY: help run test lint typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-api bench-links bench-reminders bench-load
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,13 @@ bench-web: $(VENV)/.installed-dev  ## Learner web benchmark: dashboard and track
 
 bench-api: $(VENV)/.installed-dev  ## REST API benchmark: gunicorn + PostgreSQL + locust (see bench/RESULTS.md)
 	$(PY) bench/api_bench.py
+
+bench-load: $(VENV)/.installed-dev  ## Load benchmark: 200 users on web + API under production (gunicorn, Redis, Celery), then a Redis outage
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
+	DATABASE_URL=$${LOAD_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stepwise_load} \
+		$(PY) bench/load_bench.py
+	DATABASE_URL=$${LOAD_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stepwise_load} \
+		$(PY) bench/load_bench.py --redis-outage
 
 bench-reminders: $(VENV)/.installed-dev  ## Reminders benchmark: 100,000 learners, 20,000 due, on PostgreSQL + an SMTP sink
 	DATABASE_URL=$${REMINDERS_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench_reminders} \

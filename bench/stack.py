@@ -235,9 +235,19 @@ class OwnRedis:
                 time.sleep(0.05)
         raise SystemExit("redis-server did not start")
 
+    def freeze(self) -> None:
+        """Connections stay open but nothing answers, as with a hung server or a lost network."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """A clean stop (SIGTERM): redis-server saves its snapshot first."""
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen server could not stop
             self.process.terminate()
             self.process.wait(30)
         self.process = None
