@@ -98,6 +98,13 @@ def _paused(*, user: Any, reset_at: Any) -> QuerySet[ReminderDelivery]:
 # --- who is due -------------------------------------------------------------------------
 
 
+def moment_parse(value: str) -> datetime:
+    """The moment a reminders run is for, from ISO-8601 (the beat task's argument,
+    ``send_reminders --now``); a time without zone is UTC. ValueError if it is not one."""
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.utcoffset() is None else moment
+
+
 def window_start(moment: datetime) -> datetime:
     """The start of the beat window ``moment`` falls in (UTC, on the window grid)."""
     minutes = settings.REMINDERS_WINDOW_MINUTES

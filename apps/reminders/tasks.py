@@ -1,12 +1,11 @@
 """Celery tasks: thin wrappers that take ids or a moment and call the services."""
 
-from datetime import UTC, datetime
-
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from apps.reminders import services
+from apps.reminders.selectors import moment_parse
 
 
 @shared_task(name="reminders.send_due")
@@ -21,9 +20,7 @@ def reminders_send_due(moment: str | None = None) -> int:
     """
     services.reminder_deliveries_fail_stale()
     services.reminder_deliveries_resend_pending()
-    now = datetime.fromisoformat(moment) if moment else timezone.now()
-    if timezone.is_naive(now):
-        now = now.replace(tzinfo=UTC)
+    now = moment_parse(moment) if moment else timezone.now()
     results = services.reminders_due_catch_up(now=now)
     return sum(len(result.created_ids) for result in results)
 

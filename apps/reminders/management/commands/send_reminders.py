@@ -1,10 +1,10 @@
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from apps.reminders.selectors import Selection, reminders_due_select
+from apps.reminders.selectors import Selection, moment_parse, reminders_due_select
 from apps.reminders.services import reminders_due_schedule
 
 
@@ -39,12 +39,9 @@ class Command(BaseCommand):
         if not value:
             return timezone.now()
         try:
-            moment = datetime.fromisoformat(value)
+            return moment_parse(value)
         except ValueError as exc:
             raise CommandError(f"--now: {value!r} is not an ISO-8601 date and time.") from exc
-        if timezone.is_naive(moment):
-            moment = moment.replace(tzinfo=UTC)
-        return moment
 
     def _report(self, selection: Selection) -> None:
         self.stdout.write(
