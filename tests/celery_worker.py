@@ -26,7 +26,8 @@ class WorkerRun:
     process: subprocess.Popen[bytes]
     log: str = ""
 
-    def wait_until(self, done: Callable[[], bool], seconds: float = 20) -> None:
+    def wait_until(self, done: Callable[[], bool], seconds: float = 90) -> None:
+        """Wait for ``done``, generously: a worker on a busy machine takes a while to start."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and self.process.poll() is None and not done():
             time.sleep(0.2)
