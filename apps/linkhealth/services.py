@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -10,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -19,6 +18,7 @@ from apps.accounts.models import User
 from apps.content.models import Resource
 from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
+from apps.core.mail import messages_send
 from apps.core.outbox import outbox_enqueue
 from apps.linkhealth.checker import CheckerConfig, CheckResult, check_urls
 from apps.linkhealth.models import (
@@ -387,18 +387,11 @@ def _digest_deliver(*, digest: LinkDigest, messages: list[EmailMultiAlternatives
     A failed recipient is not retried: the day is claimed, and sending again could
     only repeat the emails that did go out.
     """
-    delivered = 0
-    failures: list[dict[str, str]] = []
-    connection = get_connection()
-    with contextlib.suppress(Exception):
-        connection.open()  # one connection for all; if it fails, each send says why
-    try:
-        for message in messages:
-            try:
-                delivered += connection.send_messages([message]) or 0
-            except Exception as exc:  # one bad address or a dropped link must not stop the rest
-                failures.append({"to": ", ".join(message.to), "error": repr(exc)[:500]})
-    finally:
-        with contextlib.suppress(Exception):
-            connection.close()
+    results = messages_send(messages)
+    failures = [
+        {"to": ", ".join(message.to), "error": repr(error)[:500]}
+        for message, error in results
+        if error is not None
+    ]
+    delivered = len(results) - len(failures)
     LinkDigest.objects.filter(pk=digest.pk).update(delivered=delivered, failures=failures)

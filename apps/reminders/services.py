@@ -1,6 +1,5 @@
 """State changes for reminders. Views, API views, admin, tasks and commands call these."""
 
-import contextlib
 import uuid
 import zoneinfo
 from collections import Counter, defaultdict
@@ -12,12 +11,13 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, TextField, Value, When
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.mail import messages_send
 from apps.core.outbox import outbox_enqueue
 from apps.progress.models import ProgressEvent
 from apps.reminders.emails import reminder_message_render
@@ -279,38 +279,35 @@ def reminder_deliveries_send(*, delivery_ids: list[int]) -> SendOutcome:
     if not deliveries:
         return outcome
     errors: dict[int, str] = {}
+    messages: dict[int, EmailMessage] = {}
     try:
         contexts = reminder_email_contexts(deliveries=deliveries)
-        connection = get_connection()
-        connection.open()
+        for delivery in deliveries:
+            try:
+                messages[delivery.pk] = reminder_message_render(contexts[delivery.pk])
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception as exc:  # one learner's email must not hold back the others
+                errors[delivery.pk] = _describe(exc)
     except Exception as exc:
+        # The batch's facts did not load, or the task is already out of time: nothing goes
+        # out, every delivery is handed back.
+        messages = {}
         errors = dict.fromkeys((d.pk for d in deliveries), _describe(exc))
-    else:
-        try:
-            for index, delivery in enumerate(deliveries):
-                try:
-                    message = reminder_message_render(contexts[delivery.pk])
-                    message.connection = connection
-                    message.send()
-                except SoftTimeLimitExceeded:
-                    # The task is out of time (a slow mail server): record what went out, and
-                    # hand the rest back for a retry rather than leave them "sending".
-                    for rest in deliveries[index:]:
-                        errors[rest.pk] = TIME_LIMIT
-                    break
-                except Exception as exc:
-                    errors[delivery.pk] = _describe(exc)
-                else:
-                    outcome.sent.append(delivery.pk)
-        finally:
-            # A failed QUIT does not unsend anything.
-            with contextlib.suppress(Exception):
-                connection.close()
+    for pk, (_, error) in zip(list(messages), messages_send(list(messages.values())), strict=True):
+        if error is None:
+            outcome.sent.append(pk)
+        else:
+            errors[pk] = _describe(error)
     _record(deliveries=deliveries, sent=outcome.sent, errors=errors, outcome=outcome)
     return outcome
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        # The task is out of time (a slow mail server): what did not go out is handed back
+        # for a retry rather than left "sending".
+        return TIME_LIMIT
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
