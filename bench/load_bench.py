@@ -59,6 +59,8 @@ RAISED_LIMITS = {
     "STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE": "1000000",
     "LINK_REPORT_RATE_LIMIT": "1000000",
 }
+# Users arrive at 50 a second, each opening its dashboard: the first seconds are a rush.
+RAMP_SECONDS = 15
 # Only the bench's own loopback: the link checker refuses these addresses without a request.
 LOOPBACK_LINKS = "http://127.0.0.1:9/"
 
@@ -170,6 +172,7 @@ def run_locust(base: str, args: argparse.Namespace, folder: Path, plan: Path) ->
         "LOAD_PLAN": str(plan),
         "LOAD_ACKS": str(folder / "acks.jsonl"),
         "LOAD_STATUSES": str(folder / "statuses.json"),
+        "LOAD_REQUESTS": str(folder / "requests.tsv"),
     }
     with (folder / "locust.log").open("wb") as log:
         # Locust exits with 1 when any request failed: the report below says which.
@@ -341,25 +344,26 @@ def outage(
     log["up"], log["up_clock"] = time.monotonic(), time.time()
 
 
-def phases(folder: Path, down: float, up: float) -> None:
-    """Throughput and latency before, during and after the outage, from locust's history
-    (one row a second; its percentiles cover the last 10 s or so)."""
-    with (folder / "load_stats_history.csv").open() as history:
-        rows = [r for r in csv.DictReader(history) if r["Name"] == "Aggregated"]
-    print("\n| phase | requests | req/s | failures | p95 ms (rolling, median of samples) |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    bounds = [("before", 0, down), ("Redis down", down, up), ("after", up, float("inf"))]
-    for label, start, end in bounds:
-        inside = [r for r in rows if start <= float(r["Timestamp"]) < end]
+def phases(folder: Path, bounds: list[tuple[str, float, float]]) -> None:
+    """Requests, throughput, latency and failures per phase of the run (wall-clock bounds),
+    from every request's start and duration."""
+    requests = []
+    for line in (folder / "requests.tsv").read_text().splitlines():
+        start, _, status, ms = line.split("\t")
+        requests.append((float(start), int(status), float(ms)))
+    print("\n| phase | requests | req/s | median ms | p95 ms | failed (not 2xx/3xx) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, begin, end in bounds:
+        inside = [r for r in requests if begin <= r[0] < end]
         if len(inside) < 2:
             continue
-        count = int(inside[-1]["Total Request Count"]) - int(inside[0]["Total Request Count"])
-        failed = int(inside[-1]["Total Failure Count"]) - int(inside[0]["Total Failure Count"])
-        seconds = float(inside[-1]["Timestamp"]) - float(inside[0]["Timestamp"])
-        p95 = [float(r["95%"]) for r in inside if r["95%"] not in ("N/A", "0")]
+        times = sorted(r[2] for r in inside)
+        failed = sum(1 for r in inside if not 200 <= r[1] < 400)
+        seconds = min(end, max(r[0] for r in inside)) - begin
         print(
-            f"| {label} | {count} | {count / seconds:.1f} | {failed} "
-            f"| {statistics.median(p95) if p95 else 0:.0f} |"
+            f"| {label} | {len(inside)} | {len(inside) / seconds:.1f} "
+            f"| {statistics.median(times):.0f} | {times[int(len(times) * 0.95) - 1]:.0f} "
+            f"| {failed} |"
         )
 
 
@@ -466,7 +470,7 @@ def main() -> None:
         outage_log: dict = {}
         watch = QueueWatch(redis, since)
         watch.start()
-        began = time.monotonic()
+        began, began_clock = time.monotonic(), time.time()
         if args.redis_outage:
             threading.Thread(
                 target=outage,
@@ -479,7 +483,7 @@ def main() -> None:
         machine_before = psutil.cpu_times()
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         command = run_locust(f"http://127.0.0.1:{port}", args, folder, folder / "plan.json")
-        ended = time.monotonic()
+        ended, ended_clock = time.monotonic(), time.time()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = {p.name: p.cpu_seconds() - cpu_before[p.name] for p in processes}
         cpu["postgres"] = sum(
@@ -526,7 +530,20 @@ def main() -> None:
     print(f"queued work: {drained}")
     requests = report(folder, args, acks, elapsed)
     if args.redis_outage:
-        phases(folder, outage_log["down_clock"], outage_log["up_clock"])
+        down, up = outage_log["down_clock"], outage_log["up_clock"]
+        phases(
+            folder,
+            [("before", began_clock, down), ("Redis down", down, up), ("after", up, ended_clock)],
+        )
+    else:
+        steady = began_clock + RAMP_SECONDS
+        phases(
+            folder,
+            [
+                (f"first {RAMP_SECONDS} s (arrivals)", began_clock, steady),
+                ("the rest", steady, ended_clock),
+            ],
+        )
     print_server_times(server_times(gunicorn_log))
     print(
         f"\nCPU seconds during the load ({elapsed:.0f} s x {psutil.cpu_count()} cores = "

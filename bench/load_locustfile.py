@@ -6,8 +6,9 @@ token, no cookies), both signed in already, as after an earlier sign-in. Two ``S
 users sign in again and again (web form and headless in turns, 12 a minute in all). A
 ``Visitor`` browses the catalog and track pages anonymously. Each learner ticks only its
 own steps, so the last status it was told was saved is the one the database must hold:
-every acknowledged tick is appended to LOAD_ACKS for load_bench.py to check. At the end,
-LOAD_STATUSES gets the count of each answer status per request, and a few unexpected ones.
+every acknowledged tick is appended to LOAD_ACKS for load_bench.py to check, every request
+to LOAD_REQUESTS (start, name, status, milliseconds). At the end, LOAD_STATUSES gets the
+count of each answer status per request, and a few unexpected answers.
 
 Cookies: production marks them Secure, and a cookie jar keeps those off plain HTTP. The
 browser's jar here sends them over the plain HTTP of loopback, as a browser does over the
@@ -74,9 +75,20 @@ def _session_cookie(name: str, value: str) -> Cookie:
                   None, False, None, None, {})  # fmt: skip
 
 
+_REQUESTS = open(os.environ["LOAD_REQUESTS"], "w", buffering=1 << 16)  # noqa: SIM115
+
+
+@events.request.add_listener
+def _log_request(request_type, name, response_time, response, start_time, **_kwargs) -> None:
+    """Every request: when it started, what, its answer and how long it took."""
+    status = getattr(response, "status_code", 0) or 0
+    _REQUESTS.write(f"{start_time:.3f}\t{request_type} {name}\t{status}\t{response_time:.1f}\n")
+
+
 @events.test_stop.add_listener
 def _write_answers(**_kwargs) -> None:
     _ACKS.flush()
+    _REQUESTS.flush()
     with open(os.environ["LOAD_STATUSES"], "w") as out:
         json.dump(
             {
