@@ -21,11 +21,11 @@ from apps.content.models import Resource
 from apps.core.errors import ApplicationError
 from apps.linkhealth.models import (
     BrokenLinkReport,
-    Health,
     LinkCheck,
     LinkCheckRun,
     LinkDigestSubscription,
 )
+from apps.linkhealth.outcomes import HEALTH_CHOICES, Outcome
 from apps.linkhealth.services import links_check_enqueue, resource_url_replace
 from apps.linkhealth.templatetags.linkhealth import health_badge
 
@@ -35,13 +35,13 @@ class HealthFilter(admin.SimpleListFilter):
     parameter_name = "health"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return list(Health.choices)
+        return list(HEALTH_CHOICES)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
-        if value == Health.UNKNOWN:
-            return queryset.filter(Q(health__isnull=True) | Q(health__health=Health.UNKNOWN))
-        if value in Health.values:
+        if value == Outcome.UNKNOWN:
+            return queryset.filter(Q(health__isnull=True) | Q(health__health=Outcome.UNKNOWN))
+        if value in dict(HEALTH_CHOICES):
             return queryset.filter(health__health=value)
         return queryset
 
@@ -122,7 +122,7 @@ class ResourceWithHealthAdmin(ResourceAdmin):
     @admin.display(description="health", ordering="health__health")
     def health_badge(self, resource: Resource) -> SafeString:
         state = self._state(resource)
-        return health_badge(state.health if state else Health.UNKNOWN)
+        return health_badge(state.health if state else Outcome.UNKNOWN)
 
     @admin.display(description="last check", ordering="health__last_checked_at")
     def last_checked(self, resource: Resource) -> str:
@@ -135,7 +135,7 @@ class ResourceWithHealthAdmin(ResourceAdmin):
     @admin.display(description="suggested URL")
     def suggestion(self, resource: Resource) -> str:
         state = self._state(resource)
-        if state is None or state.health != Health.MOVED or not state.suggested_url:
+        if state is None or state.health != Outcome.MOVED or not state.suggested_url:
             return ""
         # The changelist is one form (with its CSRF token): this button posts it elsewhere.
         return format_html(
@@ -182,7 +182,7 @@ class ResourceWithHealthAdmin(ResourceAdmin):
     @admin.action(description="Use the new URL of the selected moved links")
     def use_new_url(self, request: HttpRequest, queryset: QuerySet[Resource]) -> None:
         changed = 0
-        for resource in queryset.filter(health__health=Health.MOVED).select_related("health"):
+        for resource in queryset.filter(health__health=Outcome.MOVED).select_related("health"):
             if self._replace(request, resource):
                 changed += 1
         self.message_user(request, f"{changed} resource(s) now use their new URL.")
@@ -202,7 +202,7 @@ class ResourceWithHealthAdmin(ResourceAdmin):
 
     def _replace(self, request: HttpRequest, resource: Resource) -> bool:
         state = self._state(resource)
-        if state is None or state.health != Health.MOVED or not state.suggested_url:
+        if state is None or state.health != Outcome.MOVED or not state.suggested_url:
             self.message_user(request, f"“{resource}” has no new URL to use.", messages.WARNING)
             return False
         try:

@@ -18,7 +18,6 @@ point it elsewhere.
 from __future__ import annotations
 
 import asyncio
-import enum
 import functools
 import ipaddress
 import queue
@@ -40,6 +39,7 @@ import httpx
 
 from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
+from apps.linkhealth.outcomes import Outcome
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -63,15 +63,6 @@ CHALLENGE_MARKERS = (
     b"g-recaptcha",
     b"h-captcha",
 )
-
-
-class Outcome(enum.StrEnum):
-    OK = "ok"
-    MOVED = "moved"
-    BROKEN = "broken"
-    ERROR = "error"
-    BLOCKED = "blocked"
-    REFUSED = "refused"
 
 
 @dataclass

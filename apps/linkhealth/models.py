@@ -2,28 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from apps.content.models import Resource
-
-
-class Outcome(models.TextChoices):
-    """What one check found (``checker.Outcome`` spelled for the database)."""
-
-    OK = "ok", "OK"
-    MOVED = "moved", "Moved"
-    BROKEN = "broken", "Broken"
-    ERROR = "error", "Error"
-    BLOCKED = "blocked", "Blocked (could not verify)"
-    REFUSED = "refused", "Refused (unsafe)"
-
-
-class Health(models.TextChoices):
-    """What Stepwise believes about a resource's link, after damping."""
-
-    UNKNOWN = "unknown", "Unknown"
-    OK = "ok", "OK"
-    MOVED = "moved", "Moved"
-    BROKEN = "broken", "Broken"
-    ERROR = "error", "Error"
-    BLOCKED = "blocked", "Blocked (could not verify)"
+from apps.linkhealth.outcomes import CHECK_CHOICES, HEALTH_CHOICES, Outcome
 
 
 class ResourceHealth(models.Model):
@@ -32,9 +11,9 @@ class ResourceHealth(models.Model):
     resource = models.OneToOneField(
         Resource, on_delete=models.CASCADE, primary_key=True, related_name="health"
     )
-    health = models.CharField(max_length=16, choices=Health.choices, default=Health.UNKNOWN)
+    health = models.CharField(max_length=16, choices=HEALTH_CHOICES, default=Outcome.UNKNOWN)
     host = models.CharField(max_length=255, blank=True)
-    last_outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    last_outcome = models.CharField(max_length=16, choices=CHECK_CHOICES, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_detail = models.CharField(max_length=500, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
@@ -112,7 +91,7 @@ class LinkCheck(models.Model):
     )
     url = models.URLField(max_length=500)
     checked_at = models.DateTimeField()
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    outcome = models.CharField(max_length=16, choices=CHECK_CHOICES)
     status_code = models.PositiveIntegerField(null=True, blank=True)
     final_url = models.URLField(max_length=2000, blank=True)
     redirects = models.PositiveIntegerField(default=0)

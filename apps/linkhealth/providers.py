@@ -17,11 +17,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from apps.linkhealth.checker import (
     CheckResult,
     NotFoundError,
-    Outcome,
     PermanentError,
     RefusedError,
     TransientError,
 )
+from apps.linkhealth.outcomes import Outcome
 
 if TYPE_CHECKING:
     from apps.linkhealth.checker import LinkChecker, ProviderRule

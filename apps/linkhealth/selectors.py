@@ -13,12 +13,12 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from apps.content.models import Resource
 from apps.linkhealth.models import (
     BrokenLinkReport,
-    Health,
     LinkCheckClaim,
     LinkDigest,
     LinkDigestSubscription,
     ResourceHealth,
 )
+from apps.linkhealth.outcomes import HEALTH_CHOICES, Outcome
 
 
 def resource_health_for(resource_ids: Iterable[int]) -> dict[int, str]:
@@ -27,7 +27,7 @@ def resource_health_for(resource_ids: Iterable[int]) -> dict[int, str]:
     found = dict(
         ResourceHealth.objects.filter(resource_id__in=ids).values_list("resource_id", "health")
     )
-    return {pk: found.get(pk, Health.UNKNOWN.value) for pk in ids}
+    return {pk: found.get(pk, Outcome.UNKNOWN.value) for pk in ids}
 
 
 def links_due(*, now: datetime) -> QuerySet[Resource]:
@@ -62,14 +62,14 @@ def last_digest_at() -> datetime | None:
 
 
 def _newly_broken(since: datetime | None) -> QuerySet[ResourceHealth]:
-    qs = ResourceHealth.objects.filter(health=Health.BROKEN).select_related("resource")
+    qs = ResourceHealth.objects.filter(health=Outcome.BROKEN).select_related("resource")
     if since is not None:
         qs = qs.filter(health_changed_at__gt=since)
     return qs.order_by("-health_changed_at")
 
 
 def _moved(since: datetime | None = None) -> QuerySet[ResourceHealth]:
-    qs = ResourceHealth.objects.filter(health=Health.MOVED).select_related("resource")
+    qs = ResourceHealth.objects.filter(health=Outcome.MOVED).select_related("resource")
     if since is not None:
         qs = qs.filter(health_changed_at__gt=since)
     return qs.order_by("-health_changed_at")
@@ -114,17 +114,18 @@ class Dashboard:
 def link_health_dashboard(*, limit: int = 200) -> Dashboard:
     """Everything the staff "Link health" page shows, in six queries whatever the data."""
     # 1. counts by health; resources never checked count as unknown
+    healths = [value for value, _ in HEALTH_CHOICES]
     aggregates = Resource.objects.aggregate(
         total=Count("pk"),
         **{
             value: Count("pk", filter=Q(health__health=value))
-            for value in Health.values
-            if value != Health.UNKNOWN
+            for value in healths
+            if value != Outcome.UNKNOWN
         },
     )
     total = aggregates.pop("total")
-    counts = {value: int(aggregates.get(value, 0)) for value in Health.values}
-    counts[Health.UNKNOWN] = total - sum(counts.values())
+    counts = {value: int(aggregates.get(value, 0)) for value in healths}
+    counts[Outcome.UNKNOWN] = total - sum(counts.values())
     # 2. last digest
     since = last_digest_at()
     # 3. newly broken, 4. moved with suggestions
@@ -132,7 +133,7 @@ def link_health_dashboard(*, limit: int = 200) -> Dashboard:
     moved = list(_moved()[:limit])
     # 5. blocked hosts
     blocked_hosts = list(
-        ResourceHealth.objects.filter(health=Health.BLOCKED)
+        ResourceHealth.objects.filter(health=Outcome.BLOCKED)
         .values("host")
         .annotate(links=Count("pk"))
         .order_by("-links", "host")[:limit]

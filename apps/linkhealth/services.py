@@ -23,14 +23,13 @@ from apps.core.outbox import outbox_enqueue
 from apps.linkhealth.checker import CheckerConfig, CheckResult, check_urls
 from apps.linkhealth.models import (
     BrokenLinkReport,
-    Health,
     LinkCheck,
     LinkCheckClaim,
     LinkCheckRun,
     LinkDigest,
-    Outcome,
     ResourceHealth,
 )
+from apps.linkhealth.outcomes import Outcome
 from apps.linkhealth.selectors import link_digest_content, links_due
 
 # --- recording one check ------------------------------------------------------------------
@@ -38,11 +37,11 @@ from apps.linkhealth.selectors import link_digest_content, links_due
 
 def _health_apply(state: ResourceHealth, result: CheckResult, now: datetime) -> None:
     """Damping: one bad answer never raises the alarm; the first good one clears it."""
-    outcome = Outcome(str(result.outcome))
+    outcome = result.outcome
     spacing = timedelta(hours=settings.LINK_HEALTH_BROKEN_SPACING_HOURS)
     new = state.health
     if outcome in {Outcome.OK, Outcome.MOVED}:
-        new = Health.OK if outcome == Outcome.OK else Health.MOVED
+        new = outcome
         state.last_ok_at = now
         state.consecutive_failures = 0
         state.broken_checks = 0
@@ -57,15 +56,15 @@ def _health_apply(state: ResourceHealth, result: CheckResult, now: datetime) -> 
             state.broken_checks >= settings.LINK_HEALTH_BROKEN_AFTER_CHECKS
             and now - state.first_broken_at >= spacing
         ):
-            new = Health.BROKEN
+            new = Outcome.BROKEN
     elif outcome == Outcome.BLOCKED:
         # "Could not verify" says nothing about whether the page is there.
-        if state.health != Health.BROKEN:
-            new = Health.BLOCKED
+        if state.health != Outcome.BROKEN:
+            new = Outcome.BLOCKED
     else:  # error or refused: transient or unsafe, never "broken" by itself
         state.consecutive_failures += 1
-        if state.health != Health.BROKEN:
-            new = Health.ERROR
+        if state.health != Outcome.BROKEN:
+            new = Outcome.ERROR
     if new != state.health:
         state.health = new
         state.health_changed_at = now
@@ -292,7 +291,7 @@ def resource_url_replace(*, resource: Resource, url: str) -> Resource:
     ResourceHealth.objects.update_or_create(
         resource=resource,
         defaults={
-            "health": Health.UNKNOWN,
+            "health": Outcome.UNKNOWN,
             "health_changed_at": timezone.now(),
             "suggested_url": "",
             "consecutive_failures": 0,

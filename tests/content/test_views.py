@@ -156,12 +156,13 @@ def test_visitor_home_query_budget(client, learner, django_assert_num_queries, t
 
 
 def test_track_page_marks_broken_links_and_offers_a_report(client, learner):
-    from apps.linkhealth.models import Health, ResourceHealth
+    from apps.linkhealth.models import ResourceHealth
+    from apps.linkhealth.outcomes import Outcome
 
     step = StepFactory()
     broken = StepResourceFactory(step=step, resource__title="Old course page").resource
     fine = StepResourceFactory(step=step, resource__title="Fine page").resource
-    ResourceHealth.objects.create(resource=broken, health=Health.BROKEN)
+    ResourceHealth.objects.create(resource=broken, health=Outcome.BROKEN)
     client.force_login(learner)
 
     html = client.get(reverse("content:track", args=[step.track.slug])).content.decode()

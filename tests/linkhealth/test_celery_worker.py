@@ -13,12 +13,12 @@ from apps.core.models import OutboxMessage
 from apps.core.outbox import outbox_relay
 from apps.linkhealth.models import (
     BrokenLinkReport,
-    Health,
     LinkCheck,
     LinkCheckClaim,
     LinkCheckRun,
     ResourceHealth,
 )
+from apps.linkhealth.outcomes import Outcome
 from apps.linkhealth.services import link_check_run_create
 from tests.broker import publishing_to, within
 from tests.celery_worker import celery_worker
@@ -67,8 +67,8 @@ def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm):
     assert chunks == {0, 1, 2}
     assert not LinkCheckClaim.objects.filter(checked_at__isnull=True).exists()
     gone = ResourceHealth.objects.get(resource=resources[-1])
-    assert (gone.last_outcome, gone.health) == ("broken", Health.UNKNOWN)
-    assert ResourceHealth.objects.filter(health=Health.OK).count() == 5
+    assert (gone.last_outcome, gone.health) == ("broken", Outcome.UNKNOWN)
+    assert ResourceHealth.objects.filter(health=Outcome.OK).count() == 5
 
 
 @pytest.mark.redis
@@ -101,7 +101,7 @@ def test_a_report_made_while_the_broker_is_down_is_checked_once_it_is_back(clien
     assert LinkCheck.objects.filter(resource=resource).count() == 1, worker.log
     assert farm.hit_count(path) == 1
     health = ResourceHealth.objects.get(resource=resource)
-    assert (health.health, health.recheck_requested_at) == (Health.OK, None)
+    assert (health.health, health.recheck_requested_at) == (Outcome.OK, None)
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
 
 
@@ -138,4 +138,4 @@ def test_a_chunk_whose_worker_process_is_killed_is_redelivered_and_checked_once(
     assert LinkCheck.objects.filter(resource=resource).count() == 1, worker.log
     assert farm.hit_count(path) == 2, worker.log
     assert LinkCheckClaim.objects.get(run=run).checked_at is not None
-    assert ResourceHealth.objects.get(resource=resource).health == Health.OK
+    assert ResourceHealth.objects.get(resource=resource).health == Outcome.OK

@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from apps.linkhealth import tasks
 from apps.linkhealth.models import (
-    Health,
     LinkCheck,
     LinkDigest,
     LinkDigestSubscription,
     ResourceHealth,
 )
+from apps.linkhealth.outcomes import Outcome
 from apps.linkhealth.services import link_digest_send
 from tests.factories import ResourceFactory, UserFactory
 
@@ -66,7 +66,7 @@ def test_due_links_are_checked_with_progress_and_a_summary(farm, link_settings):
     gone = ResourceFactory(url=farm.route("/gone", status=404))
     fresh = ResourceFactory(url=farm.route("/fresh"))
     ResourceHealth.objects.create(
-        resource=fresh, last_outcome="ok", health=Health.OK, last_checked_at=timezone.now()
+        resource=fresh, last_outcome="ok", health=Outcome.OK, last_checked_at=timezone.now()
     )
 
     out, err = _command()
@@ -82,7 +82,7 @@ def test_due_links_are_checked_with_progress_and_a_summary(farm, link_settings):
 def test_all_checks_every_link(farm, link_settings):
     fresh = ResourceFactory(url=farm.route("/fresh"))
     ResourceHealth.objects.create(
-        resource=fresh, last_outcome="ok", health=Health.OK, last_checked_at=timezone.now()
+        resource=fresh, last_outcome="ok", health=Outcome.OK, last_checked_at=timezone.now()
     )
 
     out, _ = _command("--all")
@@ -111,12 +111,12 @@ def test_digest_lists_newly_broken_and_moved_to_subscribers_only(
     now = timezone.now()
     broken = ResourceFactory(title="Vanished course")
     ResourceHealth.objects.create(
-        resource=broken, health=Health.BROKEN, health_changed_at=now, last_detail="HTTP 404"
+        resource=broken, health=Outcome.BROKEN, health_changed_at=now, last_detail="HTTP 404"
     )
     moved = ResourceFactory(title="Relocated book")
     ResourceHealth.objects.create(
         resource=moved,
-        health=Health.MOVED,
+        health=Outcome.MOVED,
         health_changed_at=now,
         suggested_url="https://new.example/book",
     )
@@ -136,7 +136,7 @@ def test_digest_sends_nothing_when_nothing_is_new():
     _subscribe()
     old = ResourceFactory()
     ResourceHealth.objects.create(
-        resource=old, health=Health.BROKEN, health_changed_at=timezone.now() - timedelta(days=3)
+        resource=old, health=Outcome.BROKEN, health_changed_at=timezone.now() - timedelta(days=3)
     )
     LinkDigest.objects.create(sent_at=timezone.now() - timedelta(days=1))
 
@@ -148,13 +148,13 @@ def test_second_digest_only_has_what_is_new_since_the_first(django_capture_on_co
     _subscribe()
     first = ResourceFactory(title="First casualty")
     ResourceHealth.objects.create(
-        resource=first, health=Health.BROKEN, health_changed_at=timezone.now()
+        resource=first, health=Outcome.BROKEN, health_changed_at=timezone.now()
     )
     with django_capture_on_commit_callbacks(execute=True):
         link_digest_send()
     second = ResourceFactory(title="Second casualty")
     later = timezone.now() + timedelta(seconds=1)
-    ResourceHealth.objects.create(resource=second, health=Health.BROKEN, health_changed_at=later)
+    ResourceHealth.objects.create(resource=second, health=Outcome.BROKEN, health_changed_at=later)
 
     with django_capture_on_commit_callbacks(execute=True):  # the next day's digest
         link_digest_send(now=later + timedelta(days=1))
@@ -169,7 +169,7 @@ def test_running_the_digest_twice_on_one_day_sends_one_email_per_subscriber(
 ):
     first, second = _subscribe(), _subscribe()
     ResourceHealth.objects.create(
-        resource=ResourceFactory(), health=Health.BROKEN, health_changed_at=timezone.now()
+        resource=ResourceFactory(), health=Outcome.BROKEN, health_changed_at=timezone.now()
     )
 
     for _ in range(2):  # a duplicate delivery of the daily task
@@ -187,7 +187,7 @@ def test_a_refused_recipient_is_recorded_and_a_retry_sends_nothing_again(
     refused = _subscribe(email="gone@example.org")
     kept = _subscribe(email="here@example.org")
     ResourceHealth.objects.create(
-        resource=ResourceFactory(), health=Health.BROKEN, health_changed_at=timezone.now()
+        resource=ResourceFactory(), health=Outcome.BROKEN, health_changed_at=timezone.now()
     )
     received = []
 
@@ -251,7 +251,7 @@ def test_digest_goes_through_a_real_smtp_server(settings, django_capture_on_comm
         staff = _subscribe()
         ResourceHealth.objects.create(
             resource=ResourceFactory(title="Gone paper"),
-            health=Health.BROKEN,
+            health=Outcome.BROKEN,
             health_changed_at=timezone.now(),
         )
 

@@ -10,7 +10,6 @@ from apps.linkhealth import services
 from apps.linkhealth.checker import CheckResult, Outcome
 from apps.linkhealth.models import (
     BrokenLinkReport,
-    Health,
     LinkCheck,
     LinkCheckClaim,
     LinkCheckRun,
@@ -46,7 +45,7 @@ def test_one_broken_check_does_not_raise_the_alarm(farm, link_settings):
     _run_over([resource])
 
     state = ResourceHealth.objects.get(resource=resource)
-    assert state.health == Health.UNKNOWN
+    assert state.health == Outcome.UNKNOWN
     assert state.last_outcome == Outcome.BROKEN
     assert state.consecutive_failures == 1
     check = LinkCheck.objects.get(resource=resource)
@@ -61,13 +60,13 @@ def test_damping_two_runs_six_hours_apart_make_it_broken(farm, link_settings):
     # Given a second failure only an hour later: still not broken.
     _earlier(resource, hours=1)
     _run_over([resource])
-    assert ResourceHealth.objects.get(resource=resource).health == Health.UNKNOWN
+    assert ResourceHealth.objects.get(resource=resource).health == Outcome.UNKNOWN
 
     # When the first failure is more than six hours old: broken.
     _earlier(resource, hours=6)
     _run_over([resource])
     state = ResourceHealth.objects.get(resource=resource)
-    assert state.health == Health.BROKEN
+    assert state.health == Outcome.BROKEN
     assert state.consecutive_failures == 3
     assert resource_health_for([resource.pk]) == {resource.pk: "broken"}
 
@@ -77,13 +76,13 @@ def test_first_ok_clears_broken(farm, link_settings):
     _run_over([resource])
     _earlier(resource, hours=7)
     _run_over([resource])
-    assert ResourceHealth.objects.get(resource=resource).health == Health.BROKEN
+    assert ResourceHealth.objects.get(resource=resource).health == Outcome.BROKEN
 
     farm.route("/flaky", status=200)
     _run_over([resource])
 
     state = ResourceHealth.objects.get(resource=resource)
-    assert state.health == Health.OK
+    assert state.health == Outcome.OK
     assert state.consecutive_failures == 0
     assert state.last_ok_at == state.last_checked_at
 
@@ -109,7 +108,7 @@ def test_moved_keeps_the_suggested_url(farm, link_settings):
     _run_over([resource])
 
     state = ResourceHealth.objects.get(resource=resource)
-    assert state.health == Health.MOVED
+    assert state.health == Outcome.MOVED
     assert state.suggested_url == farm.url("/new")
 
 
@@ -123,7 +122,7 @@ def test_moved_to_a_url_too_long_to_keep_suggests_nothing(farm, link_settings):
     _run_over([resource])
 
     state = ResourceHealth.objects.get(resource=resource)
-    assert state.health == Health.MOVED  # still moved, but no half a URL to "use"
+    assert state.health == Outcome.MOVED  # still moved, but no half a URL to "use"
     assert state.suggested_url == ""
     assert state.last_detail.startswith("no suggested URL: the new one is")
     check = LinkCheck.objects.get(resource=resource)
@@ -289,7 +288,7 @@ def test_replacing_the_url_normalizes_and_starts_health_over(
     resource.refresh_from_db()
     assert resource.url == farm.url("/new")
     state = ResourceHealth.objects.get(resource=resource)
-    assert state.health == Health.OK  # re-checked at once (Celery eager)
+    assert state.health == Outcome.OK  # re-checked at once (Celery eager)
     assert BrokenLinkReport.objects.get().resolved_at is not None
 
 

@@ -5,7 +5,8 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 
-from apps.linkhealth.models import BrokenLinkReport, Health, LinkCheck, ResourceHealth
+from apps.linkhealth.models import BrokenLinkReport, LinkCheck, ResourceHealth
+from apps.linkhealth.outcomes import Outcome
 from apps.linkhealth.selectors import resource_health_for
 from tests.factories import ResourceFactory, StepResourceFactory, UserFactory
 
@@ -21,8 +22,8 @@ def _health(resource, health, **fields):
 
 def test_resource_health_for_is_one_query(django_assert_num_queries):
     ok, broken, never = ResourceFactory.create_batch(3)
-    _health(ok, Health.OK)
-    _health(broken, Health.BROKEN)
+    _health(ok, Outcome.OK)
+    _health(broken, Outcome.BROKEN)
 
     with django_assert_num_queries(1):  # 1. health rows of the given resources
         found = resource_health_for([ok.pk, broken.pk, never.pk])
@@ -124,7 +125,7 @@ def test_second_report_says_so(client, learner, settings):
 def test_report_with_htmx_returns_the_fragment(client, learner, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     resource = ResourceFactory()
-    _health(resource, Health.BROKEN)
+    _health(resource, Outcome.BROKEN)
     client.force_login(learner)
 
     response = client.post(
@@ -161,14 +162,14 @@ def test_staff_page_is_staff_only(client, learner):
 
 def _fill_worklist(n: int) -> None:
     for i in range(n):
-        _health(ResourceFactory(), Health.BROKEN, last_detail="HTTP 404", host="a.example")
+        _health(ResourceFactory(), Outcome.BROKEN, last_detail="HTTP 404", host="a.example")
         _health(
             ResourceFactory(),
-            Health.MOVED,
+            Outcome.MOVED,
             suggested_url=f"https://new.example/{i}",
             host="b.example",
         )
-        _health(ResourceFactory(), Health.BLOCKED, host=f"blocked{i}.example")
+        _health(ResourceFactory(), Outcome.BLOCKED, host=f"blocked{i}.example")
         BrokenLinkReport.objects.create(user=UserFactory(), resource=ResourceFactory())
 
 
@@ -207,7 +208,7 @@ def test_resource_changelist_shows_health_in_bounded_queries(
 ):
     for i in range(rows):
         resource = StepResourceFactory().resource
-        _health(resource, Health.MOVED, suggested_url=f"https://new.example/{i}")
+        _health(resource, Outcome.MOVED, suggested_url=f"https://new.example/{i}")
     ResourceFactory()
 
     # 1 session, 2 user, 3-4 the curator's user and group permissions, 5 count (filtered),
@@ -223,7 +224,7 @@ def test_resource_changelist_shows_health_in_bounded_queries(
 
 def test_changelist_filters_by_health(staff_client):
     broken = ResourceFactory(title="Broken one")
-    _health(broken, Health.BROKEN)
+    _health(broken, Outcome.BROKEN)
     ResourceFactory(title="Never checked")
 
     response = staff_client.get(reverse("admin:content_resource_changelist") + "?health=broken")
@@ -246,7 +247,7 @@ def test_check_now_action_checks_inline_when_celery_is_eager(
         )
 
     assert "Checked 1 link(s)." in response.content.decode()
-    assert ResourceHealth.objects.get(resource=resource).health == Health.OK
+    assert ResourceHealth.objects.get(resource=resource).health == Outcome.OK
     assert LinkCheck.objects.filter(resource=resource).count() == 1
 
 
@@ -260,7 +261,7 @@ def test_use_new_url_button_replaces_the_url(
             reverse("admin:content_resource_changelist"),
             {"action": "check_now", "_selected_action": [resource.pk]},
         )
-    assert ResourceHealth.objects.get(resource=resource).health == Health.MOVED
+    assert ResourceHealth.objects.get(resource=resource).health == Outcome.MOVED
 
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
@@ -270,12 +271,12 @@ def test_use_new_url_button_replaces_the_url(
     resource.refresh_from_db()
     assert resource.url == farm.url("/new")
     assert "now uses" in response.content.decode()
-    assert ResourceHealth.objects.get(resource=resource).health == Health.OK
+    assert ResourceHealth.objects.get(resource=resource).health == Outcome.OK
 
 
 def test_use_new_url_action_skips_links_that_did_not_move(staff_client):
     resource = ResourceFactory(url="https://example.org/stays")
-    _health(resource, Health.OK)
+    _health(resource, Outcome.OK)
 
     staff_client.post(
         reverse("admin:content_resource_changelist"),

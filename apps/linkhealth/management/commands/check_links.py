@@ -9,8 +9,9 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from apps.content.models import Resource
-from apps.linkhealth.checker import CheckResult, Outcome, check_url
+from apps.linkhealth.checker import CheckResult, check_url
 from apps.linkhealth.models import LinkCheckRun
+from apps.linkhealth.outcomes import CHECK_CHOICES, Outcome
 from apps.linkhealth.selectors import links_due
 from apps.linkhealth.services import link_check_run_create, link_chunk_check
 
@@ -61,12 +62,12 @@ class Command(BaseCommand):
 
     def _summary(self, results: list[CheckResult]) -> None:
         counts = Counter(str(r.outcome) for r in results)
-        width = max(len(o) for o in Outcome)
+        width = max(len(value) for value, _ in CHECK_CHOICES)
         self.stdout.write("")
         self.stdout.write(f"{'outcome':<{width}}  {'links':>6}")
         self.stdout.write(f"{'-' * width}  {'-' * 6}")
-        for outcome in Outcome:
-            self.stdout.write(f"{outcome.value:<{width}}  {counts.get(outcome.value, 0):>6}")
+        for value, _ in CHECK_CHOICES:
+            self.stdout.write(f"{value:<{width}}  {counts.get(value, 0):>6}")
         self.stdout.write(f"{'total':<{width}}  {len(results):>6}")
         problems = sorted(
             (r for r in results if r.outcome != Outcome.OK), key=lambda r: (r.outcome, r.url)
