@@ -20,6 +20,7 @@ from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
 from apps.core.mail import messages_send
 from apps.core.outbox import outbox_enqueue
+from apps.core.ratelimit import rate_limit_exceeded
 from apps.linkhealth.checker import CheckerConfig, CheckResult, check_urls
 from apps.linkhealth.models import (
     BrokenLinkReport,
@@ -318,9 +319,11 @@ def broken_link_report_create(*, user: User, resource_id: int) -> BrokenLinkRepo
         raise ApplicationError("That resource does not exist.")
     if BrokenLinkReport.objects.filter(user=user, resource=resource).exists():
         raise ApplicationError("You already reported this link. Thank you!")
-    window = timezone.now() - timedelta(minutes=settings.LINK_REPORT_RATE_WINDOW_MINUTES)
-    recent = BrokenLinkReport.objects.filter(user=user, created_at__gte=window).count()
-    if recent >= settings.LINK_REPORT_RATE_LIMIT:
+    if rate_limit_exceeded(
+        key=f"link-report:{user.pk}",
+        limit=settings.LINK_REPORT_RATE_LIMIT,
+        window_seconds=settings.LINK_REPORT_RATE_WINDOW_MINUTES * 60,
+    ):
         raise ApplicationError(
             "You have sent many reports recently; please try again later.",
             extra={"limit": settings.LINK_REPORT_RATE_LIMIT},
