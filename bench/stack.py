@@ -170,7 +170,11 @@ def gunicorn(env: dict[str, str], port: int) -> Process:
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "config.wsgi:application"],
         {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
     )
-    wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+    except BaseException:
+        server.stop()  # it may be up but failing: leave nothing running
+        raise
     return server
 
 
