@@ -26,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
+# Django makes a cache object per thread: what is known of an outage is kept per process,
+# by location, so one thread's failure spares every other thread the attempt.
+_down_until: dict[str, float] = {}
+_outages: set[str] = set()
+_lock = threading.Lock()
+
 
 class ResilientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
@@ -35,32 +41,48 @@ class ResilientRedisCache(RedisCache):
         options.setdefault("socket_connect_timeout", 0.5)
         options.setdefault("socket_timeout", 1.0)
         super().__init__(server, {**params, "OPTIONS": options})
+        # LocMemCache keeps its entries per process by name: every thread shares them.
         self._fallback = LocMemCache(f"fallback-{server}", {"OPTIONS": {"MAX_ENTRIES": 10000}})
-        self._down_until = 0.0
-        self._lock = threading.Lock()
+        self._location = server
 
     @property
     def redis_is_down(self) -> bool:
-        return time.monotonic() < self._down_until
+        return time.monotonic() < _down_until.get(self._location, 0.0)
 
     def ping(self) -> None:
         """Ask Redis itself (never the fallback); raises when it does not answer."""
         self._cache.get_client(write=True).ping()
-        self._down_until = 0.0
+        self._recovered()
+
+    def _recovered(self) -> None:
+        if self._location in _outages:
+            with _lock:
+                if self._location in _outages:
+                    _outages.discard(self._location)
+                    _down_until.pop(self._location, None)
+                    logger.warning("Redis cache is back; shared limits and caches apply again")
+
+    def _failed(self, exc: Exception) -> None:
+        with _lock:
+            if self._location not in _outages:
+                _outages.add(self._location)
+                logger.warning(
+                    "Redis cache unavailable (%s); this process uses its own cache meanwhile, "
+                    "trying Redis again every %.0f s",
+                    exc,
+                    self._retry_seconds,
+                )
+            _down_until[self._location] = time.monotonic() + self._retry_seconds
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if not self.redis_is_down:
             try:
-                return getattr(super(), name)(*args, **kwargs)
+                result = getattr(super(), name)(*args, **kwargs)
             except _REDIS_DOWN as exc:
-                with self._lock:
-                    if not self.redis_is_down:
-                        logger.warning(
-                            "Redis cache unavailable (%s); using a per-process cache for %.0f s",
-                            exc,
-                            self._retry_seconds,
-                        )
-                    self._down_until = time.monotonic() + self._retry_seconds
+                self._failed(exc)
+            else:
+                self._recovered()
+                return result
         return getattr(self._fallback, name)(*args, **kwargs)
 
     def add(self, *args: Any, **kwargs: Any) -> bool:

@@ -156,6 +156,22 @@ HEADLESS_ONLY = False
 
 # --- cache ------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Content-only page fragments kept per process: the most recent this many.
+STEPWISE_FRAGMENT_MEMO_SIZE = env.int("STEPWISE_FRAGMENT_MEMO_SIZE", default=20000)
+# "fragments": `{% cache None <name> <values...> using="fragments" %}` around the parts of
+# a page that depend on content alone, keyed by the content revision (so a stale fragment
+# is never served and none needs to expire). In the process, so no network round trip per
+# fragment; when full, the least recently used one goes. Nothing that depends on who is
+# asking (status, CSRF token, forms) belongs inside.
+FRAGMENT_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "stepwise-fragments",
+    "TIMEOUT": None,
+    "OPTIONS": {
+        "MAX_ENTRIES": STEPWISE_FRAGMENT_MEMO_SIZE,
+        "CULL_FREQUENCY": STEPWISE_FRAGMENT_MEMO_SIZE,
+    },
+}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -163,10 +179,14 @@ if REDIS_URL:
             "BACKEND": "apps.core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"RETRY_SECONDS": env.float("CACHE_REDIS_RETRY_SECONDS", default=5.0)},
-        }
+        },
+        "fragments": FRAGMENT_CACHE,
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "fragments": FRAGMENT_CACHE,
+    }
 
 # --- email ------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -446,6 +466,9 @@ REST_FRAMEWORK: dict[str, Any] = {
     },
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+# allauth's sign-in and sign-up limits count clients by the same address: behind nginx,
+# without this every learner would share the proxy's address and so one limit.
+ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
 SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
 SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = "/api/v1"
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
@@ -467,8 +490,6 @@ API_TRACK_STEPS_CACHE_SECONDS = env.int("API_TRACK_STEPS_CACHE_SECONDS", default
 # Operations one offline sync may carry, and changes one pull returns at most.
 API_SYNC_MAX_OPERATIONS = env.int("API_SYNC_MAX_OPERATIONS", default=500)
 API_CHANGES_PAGE_SIZE = env.int("API_CHANGES_PAGE_SIZE", default=500)
-# Content-only page fragments kept per process (see apps/core/templatetags/memo.py).
-STEPWISE_FRAGMENT_MEMO_SIZE = env.int("STEPWISE_FRAGMENT_MEMO_SIZE", default=20000)
 # Step status changes a learner may make from the web per minute (the API has its own).
 STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE = env.int(
     "STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE", default=60

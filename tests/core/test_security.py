@@ -153,3 +153,30 @@ def test_password_reset_link_uses_the_public_origin_not_the_request_host(db, cli
     links = re.findall(r"https?://[^\s\"<>]+", message.body)
     assert links
     assert all(link.startswith("https://learn.example.org/") for link in links), links
+
+
+def test_sign_in_limits_count_the_client_behind_the_proxy_not_the_proxy(client, curator, settings):
+    # Given one proxy in front (nginx), whose address every request arrives from
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    for attempt in range(12):
+        client.post(
+            "/accounts/login/",
+            {"login": f"nobody{attempt}@example.com", "password": "wrong-passphrase"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
+        )
+
+    # When a learner from another address signs in right after a burst of failures
+    answer = client.post(
+        "/accounts/login/",
+        {"login": curator.email, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+
+    # Then the per-address limit of the others does not refuse them
+    assert answer.status_code == 302
+
+
+def test_the_proxy_count_of_the_api_also_serves_the_sign_in_limits():
+    from django.conf import settings
+
+    assert settings.ALLAUTH_TRUSTED_PROXY_COUNT == settings.REST_FRAMEWORK["NUM_PROXIES"]
