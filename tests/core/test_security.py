@@ -179,4 +179,4 @@ def test_sign_in_limits_count_the_client_behind_the_proxy_not_the_proxy(client, 
 def test_the_proxy_count_of_the_api_also_serves_the_sign_in_limits():
     from django.conf import settings
 
-    assert settings.ALLAUTH_TRUSTED_PROXY_COUNT == settings.REST_FRAMEWORK["NUM_PROXIES"]
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == settings.ALLAUTH_TRUSTED_PROXY_COUNT
