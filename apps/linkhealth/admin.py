@@ -1,7 +1,8 @@
 """Link health in admin: the resource list gains health; digests are opted into here.
 
-The content app's ResourceAdmin is extended, not edited: it is unregistered and a
-subclass adds the badge, the filter, the history inline and the actions.
+The content app's resource admin is extended through the hook it offers
+(``resource_admin_extend``): a mixin adds the badge, the filter, the history inline and
+the actions, whatever order the apps load in.
 """
 
 from typing import Any
@@ -16,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 
-from apps.content.admin import ResourceAdmin
+from apps.content.admin import resource_admin_extend
 from apps.content.models import Resource
 from apps.core.errors import ApplicationError
 from apps.linkhealth.models import (
@@ -83,25 +84,26 @@ class LinkCheckInline(admin.TabularInline):
         return request.user.has_perm("content.view_resource")
 
 
-admin.site.unregister(Resource)
+class ResourceHealthAdmin(admin.ModelAdmin):
+    """What link health adds to the resource admin (see ``resource_admin_extend``)."""
 
-
-@admin.register(Resource)
-class ResourceWithHealthAdmin(ResourceAdmin):
-    list_display = (*ResourceAdmin.list_display, "health_badge", "last_checked", "suggestion")  # type: ignore[assignment]
-    list_filter = (HealthFilter, *ResourceAdmin.list_filter)  # type: ignore[assignment]
-    inlines = [*ResourceAdmin.inlines, LinkCheckInline]
     actions = ["check_now", "use_new_url"]
     readonly_fields = ("link_health",)
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return (*super().get_list_display(request), "health_badge", "last_checked", "suggestion")
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return (HealthFilter, *super().get_list_filter(request))
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        inlines = list(super().get_inlines(request, obj))
+        if obj is not None:  # a resource being added has no history yet
+            inlines.append(LinkCheckInline)
+        return inlines
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Resource]:
         return super().get_queryset(request).select_related("health")
-
-    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
-        inlines = super().get_inline_instances(request, obj)
-        if obj is None:  # a resource being added has no history yet
-            inlines = [i for i in inlines if not isinstance(i, LinkCheckInline)]
-        return inlines
 
     def get_urls(self) -> list[URLPattern]:
         extra = [
@@ -211,6 +213,9 @@ class ResourceWithHealthAdmin(ResourceAdmin):
             self.message_user(request, f"“{resource}”: {exc.message}", messages.ERROR)
             return False
         return True
+
+
+resource_admin_extend(ResourceHealthAdmin)
 
 
 @admin.register(LinkDigestSubscription)
