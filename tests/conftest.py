@@ -48,13 +48,11 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Rate-limit counters and cached pages never leak from one test into another."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    from apps.core.templatetags.memo import memo_clear
-
-    cache.clear()
+    caches["default"].clear()
     # Rolled-back tests reuse ids and content revisions: start every test afresh.
-    memo_clear()
+    caches["fragments"].clear()
 
 
 @pytest.fixture
