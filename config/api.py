@@ -2,9 +2,9 @@
 
 from django.urls import URLPattern, path, re_path
 
-from apps.accounts import apis as accounts
 from apps.content import apis as content
 from apps.core.api.errors import api_not_found
+from apps.learning import apis as learning
 from apps.progress import apis as progress
 
 app_name = "api"
@@ -15,8 +15,8 @@ urlpatterns: list[URLPattern] = [
     path("progress/steps/<int:step_id>/", progress.StepProgressApi.as_view(), name="step-progress"),
     path("progress/sync/", progress.SyncApi.as_view(), name="progress-sync"),
     path("progress/changes/", progress.ChangesApi.as_view(), name="progress-changes"),
-    path("me/", accounts.MeApi.as_view(), name="me"),
-    path("me/export/", accounts.MeExportApi.as_view(), name="me-export"),
+    path("me/", learning.MeApi.as_view(), name="me"),
+    path("me/export/", learning.MeExportApi.as_view(), name="me-export"),
     # Anything else under /api/v1/ answers 404 in the API's error shape, not an HTML page.
     re_path(r"^[\s\S]*$", api_not_found, name="not-found"),
 ]
