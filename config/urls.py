@@ -30,6 +30,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("reminders/", include("apps.reminders.urls")),
     path("account/", include("apps.accounts.urls")),
+    path("", include("apps.learning.urls")),
     path("", include("apps.progress.urls")),
     path("", include("apps.linkhealth.urls")),
     path("", include("apps.content.urls")),

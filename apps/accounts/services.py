@@ -1,8 +1,5 @@
 """State changes to accounts."""
 
-from datetime import datetime
-from typing import Any
-
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
@@ -66,72 +63,6 @@ def user_profile_update(
     user.full_clean(exclude=["password", "email"])
     user.save(update_fields=["display_name", "timezone"])
     return user
-
-
-def user_data_export(*, user: User) -> dict[str, Any]:
-    """Everything Stepwise holds about the learner, as JSON-ready data. Three queries."""
-    from apps.progress.models import Enrollment, ProgressEvent, StepProgress
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    enrollments = (
-        Enrollment.objects.filter(user=user)
-        .order_by("started_at")
-        .values_list("track__slug", "started_at", "last_activity_at")
-    )
-    statuses = (
-        StepProgress.objects.filter(user=user)
-        .order_by("step__track__slug", "step__position")
-        .values_list("step__track__slug", "step__key", "status", "started_at", "completed_at")
-    )
-    events = (
-        ProgressEvent.objects.filter(user=user)
-        .order_by("occurred_at", "id")
-        .values_list(
-            "step__track__slug",
-            "step__key",
-            "from_status",
-            "to_status",
-            "occurred_at",
-            "recorded_at",
-            "source",
-        )
-    )
-    return {
-        "profile": {
-            "email": user.email,
-            "display_name": user.display_name,
-            "timezone": user.timezone,
-            "date_joined": iso(user.date_joined),
-        },
-        "enrollments": [
-            {"track": track, "started_at": iso(started), "last_activity_at": iso(last)}
-            for track, started, last in enrollments
-        ],
-        "step_statuses": [
-            {
-                "track": track,
-                "step": key,
-                "status": status,
-                "started_at": iso(started),
-                "completed_at": iso(completed),
-            }
-            for track, key, status, started, completed in statuses
-        ],
-        "events": [
-            {
-                "track": track,
-                "step": key,
-                "from": before,
-                "to": after,
-                "occurred_at": iso(occurred),
-                "recorded_at": iso(recorded),
-                "source": source,
-            }
-            for track, key, before, after, occurred, recorded, source in events.iterator(2000)
-        ],
-    }
 
 
 @transaction.atomic

@@ -5,6 +5,5 @@ from apps.accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("", views.profile, name="profile"),
-    path("export/", views.data_export, name="export"),
     path("delete/", views.account_delete, name="delete"),
 ]

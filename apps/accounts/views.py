@@ -1,17 +1,13 @@
-import json
-
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from apps.accounts.forms import DeleteAccountForm, ProfileForm
 from apps.accounts.models import User
-from apps.accounts.services import user_data_export, user_delete, user_profile_update
+from apps.accounts.services import user_delete, user_profile_update
 
 
 @login_required
@@ -31,17 +27,6 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your profile was saved.")
             return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
-
-
-@login_required
-@require_GET
-def data_export(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    body = json.dumps(user_data_export(user=user), indent=2)
-    response = HttpResponse(body, content_type="application/json")
-    stamp = timezone.now().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="stepwise-data-{stamp}.json"'
-    return response
 
 
 @login_required

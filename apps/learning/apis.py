@@ -13,10 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
-from apps.accounts.services import user_data_export, user_delete, user_profile_update
+from apps.accounts.services import user_delete, user_profile_update
 from apps.core.api.auth import authenticated_session, request_learner
 from apps.core.api.errors import ReauthenticationRequired, error_responses
 from apps.learning.serializers import ExportSerializer, MeSerializer, MeUpdateSerializer
+from apps.learning.services import user_data_export
 from apps.reminders.selectors import reminder_preferences_get
 from apps.reminders.services import reminder_preferences_update
 

@@ -1,10 +1,8 @@
-import json
-
 import pytest
 from django.core.exceptions import ValidationError
 
 from apps.accounts.models import User
-from apps.accounts.services import user_data_export, user_delete, user_profile_update
+from apps.accounts.services import user_delete, user_profile_update
 from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
 from apps.progress.services import step_status_set
 from tests.factories import StepFactory, UserFactory
@@ -23,28 +21,6 @@ def test_unknown_time_zone_is_refused(learner):
         user_profile_update(user=learner, timezone="Mars/Olympus")
     learner.refresh_from_db()
     assert learner.timezone == "UTC"
-
-
-def test_export_holds_profile_enrollments_statuses_and_events(learner, django_assert_num_queries):
-    step = StepFactory(key="python", track__slug="gen-ai")
-    step_status_set(user=learner, step=step, status=Status.IN_PROGRESS)
-    step_status_set(user=learner, step=step, status=Status.DONE)
-    UserFactory()  # someone else's data never leaks in
-
-    # 1 enrollments, 2 step statuses, 3 events
-    with django_assert_num_queries(3):
-        data = user_data_export(user=learner)
-
-    json.dumps(data)
-    assert data["profile"]["email"] == learner.email
-    assert data["enrollments"][0]["track"] == "gen-ai"
-    assert data["step_statuses"] == [
-        {**data["step_statuses"][0], "track": "gen-ai", "step": "python", "status": "done"}
-    ]
-    assert [(e["from"], e["to"]) for e in data["events"]] == [
-        ("todo", "in_progress"),
-        ("in_progress", "done"),
-    ]
 
 
 def test_delete_removes_the_learner_and_their_progress(learner):

@@ -1,4 +1,3 @@
-import json
 import re
 
 import pytest
@@ -40,21 +39,9 @@ def test_profile_refuses_unknown_time_zone(client, learner):
 def test_account_page_links_settings_export_and_delete(client, learner):
     client.force_login(learner)
     html = client.get(reverse("accounts:profile")).content.decode()
-    assert reverse("accounts:export") in html
+    assert reverse("learning:export") in html
     assert reverse("accounts:delete") in html
     assert reverse("account_change_password") in html
-
-
-def test_download_my_data(client, learner):
-    step_status_set(user=learner, step=StepFactory(), status=Status.DONE)
-    client.force_login(learner)
-
-    response = client.get(reverse("accounts:export"))
-
-    assert response["Content-Disposition"].startswith('attachment; filename="stepwise-data-')
-    data = json.loads(response.content)
-    assert data["profile"]["email"] == learner.email
-    assert len(data["step_statuses"]) == 1 and len(data["events"]) == 1
 
 
 def test_delete_needs_the_password_and_then_removes_everything(client, learner):
@@ -73,7 +60,7 @@ def test_delete_needs_the_password_and_then_removes_everything(client, learner):
 
 
 def test_account_pages_need_login(client):
-    for name in ("accounts:profile", "accounts:export", "accounts:delete"):
+    for name in ("accounts:profile", "accounts:delete"):
         assert client.get(reverse(name)).status_code == 302
 
 
