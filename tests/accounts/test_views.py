@@ -44,6 +44,12 @@ def test_account_page_links_settings_export_and_delete(client, learner):
     assert reverse("account_change_password") in html
 
 
+def test_delete_page_offers_the_download_first(client, learner):
+    client.force_login(learner)
+    html = client.get(reverse("accounts:delete")).content.decode()
+    assert reverse("learning:export") in html
+
+
 def test_delete_needs_the_password_and_then_removes_everything(client, learner):
     step_status_set(user=learner, step=StepFactory(), status=Status.DONE)
     client.force_login(learner)
