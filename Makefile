@@ -34,9 +34,10 @@ run: migrate  ## Set up (venv, packages, database, roadmaps, demo users) and ser
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-lint: $(VENV)/.installed-dev  ## ruff lint and format check
+lint: $(VENV)/.installed-dev  ## ruff lint and format check; import-linter: the apps' layers only point down
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-dev  ## mypy with the Django and DRF plugins
 	$(BIN)/mypy apps config

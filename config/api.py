@@ -2,15 +2,14 @@
 
 from django.urls import URLPattern, path, re_path
 
-from apps.content import apis as content
 from apps.core.api.errors import api_not_found
 from apps.learning import apis as learning
 from apps.progress import apis as progress
 
 app_name = "api"
 urlpatterns: list[URLPattern] = [
-    path("tracks/", content.TrackListApi.as_view(), name="track-list"),
-    path("tracks/<slug:slug>/", content.TrackDetailApi.as_view(), name="track-detail"),
+    path("tracks/", learning.TrackListApi.as_view(), name="track-list"),
+    path("tracks/<slug:slug>/", learning.TrackDetailApi.as_view(), name="track-detail"),
     path("progress/", progress.DashboardApi.as_view(), name="progress"),
     path("progress/steps/<int:step_id>/", progress.StepProgressApi.as_view(), name="step-progress"),
     path("progress/sync/", progress.SyncApi.as_view(), name="progress-sync"),

@@ -31,9 +31,7 @@ urlpatterns = [
     path("reminders/", include("apps.reminders.urls")),
     path("account/", include("apps.accounts.urls")),
     path("", include("apps.learning.urls")),
-    path("", include("apps.progress.urls")),
     path("", include("apps.linkhealth.urls")),
-    path("", include("apps.content.urls")),
 ]
 
 handler404 = "apps.core.views.page_not_found"

@@ -37,5 +37,5 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         logout(request)
         user_delete(user=user)
         messages.success(request, "Your account and all your progress were deleted.")
-        return redirect("content:home")
+        return redirect("learning:home")
     return render(request, "accounts/delete.html", {"form": form})

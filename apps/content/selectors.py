@@ -62,11 +62,12 @@ def _content_revision() -> Coalesce:
 
 
 def _learner_count() -> Coalesce:
-    from apps.progress.models import Enrollment
-
+    # Learners enroll through a relation a higher app declares (``Track.enrollments``):
+    # content reaches it through the model's metadata, never by importing that app.
+    enrollments = Track._meta.get_field("enrollments").related_model
     # One enrollment per learner and track (a unique constraint), so a plain count.
     learners = (
-        Enrollment.objects.filter(track=OuterRef("pk"))
+        enrollments._default_manager.filter(track=OuterRef("pk"))
         .order_by()
         .values("track")
         .annotate(value=Count("pk"))

@@ -1,9 +1,14 @@
 """API representations of the learner's own account."""
 
+from typing import Any
+
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.api.fields import StrictCharField, StrictIntegerField
+from apps.content.models import Resource, Step, StepResource, Track
+from apps.core.api.fields import QueryParamsSerializer, StrictCharField, StrictIntegerField
+from apps.progress.models import Status
 from apps.reminders.models import Frequency, Weekday
 
 
@@ -80,3 +85,138 @@ class ExportSerializer(serializers.Serializer):
     enrollments = ExportEnrollmentSerializer(many=True)
     step_statuses = ExportStepStatusSerializer(many=True)
     events = ExportEventSerializer(many=True)
+
+
+class TrackFilterSerializer(QueryParamsSerializer):
+    """Query parameters of the track list."""
+
+    # Empty means no filter, as a form that sends every field would have it.
+    level = serializers.ChoiceField(choices=Track.Level.choices, required=False, allow_blank=True)
+    goal = StrictCharField(
+        required=False, allow_blank=True, max_length=100, help_text="Exact goal."
+    )
+    search = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=settings.API_SEARCH_MAX_LENGTH,
+        help_text="Words in the track's title.",
+    )
+    # Read by the paginator; declared so they are validated and documented.
+    cursor = StrictCharField(
+        required=False, allow_blank=True, help_text="From a page's next or previous link."
+    )
+    page_size = StrictIntegerField(
+        required=False, min_value=1, max_value=settings.API_TRACKS_MAX_PAGE_SIZE
+    )
+
+
+class TrackSerializer(serializers.ModelSerializer):
+    step_count = serializers.IntegerField(read_only=True)
+    total_minutes = serializers.IntegerField(read_only=True)
+    learner_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Track
+        fields = [
+            "id",
+            "slug",
+            "title",
+            "summary",
+            "level",
+            "goal",
+            "step_count",
+            "total_minutes",
+            "learner_count",
+            "updated_at",
+        ]
+
+
+class TrackPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
+    previous = serializers.URLField(allow_null=True)
+    results = TrackSerializer(many=True)
+
+
+class StepRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Step
+        fields = ["id", "key", "title"]
+
+
+class StepResourceSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="resource.id")
+    url = serializers.URLField(source="resource.url")
+    title = serializers.CharField(source="resource.title")
+    kind = serializers.ChoiceField(source="resource.kind", choices=Resource.Kind.choices)
+    provider = serializers.CharField(source="resource.provider")
+    cost = serializers.ChoiceField(source="resource.cost", choices=Resource.Cost.choices)
+    duration = serializers.CharField(source="resource.duration")
+    language = serializers.CharField(source="resource.language")
+
+    class Meta:
+        model = StepResource
+        fields = ["id", "url", "title", "kind", "provider", "cost", "duration", "language", "note"]
+
+
+class StepSerializer(serializers.ModelSerializer):
+    # Declared, not derived from the model: the derived bounds depend on the database
+    # backend, and the committed schema must not.
+    position = serializers.IntegerField(min_value=0)
+    estimated_minutes = serializers.IntegerField(min_value=1)
+    prerequisites = StepRefSerializer(many=True)
+    resources = StepResourceSerializer(source="step_resources", many=True)
+    status = serializers.SerializerMethodField(
+        help_text="The signed-in learner's status; null when anonymous."
+    )
+
+    class Meta:
+        model = Step
+        fields = [
+            "id",
+            "key",
+            "position",
+            "title",
+            "description",
+            "estimated_minutes",
+            "is_optional",
+            "prerequisites",
+            "resources",
+            "status",
+        ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=Status.choices, allow_null=True))
+    def get_status(self, step: Step) -> str | None:
+        statuses: dict[int, str] | None = self.context.get("statuses")
+        return None if statuses is None else statuses.get(step.pk, Status.TODO)
+
+
+class TrackProgressSerializer(serializers.Serializer):
+    steps_done = serializers.IntegerField()
+    steps_total = serializers.IntegerField()
+    required_done = serializers.IntegerField()
+    required_total = serializers.IntegerField()
+    required_skipped = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    percent = serializers.IntegerField(help_text="Done required steps, of those not skipped.")
+    remaining_minutes = serializers.IntegerField()
+
+
+class TrackDetailSerializer(TrackSerializer):
+    description = serializers.CharField(help_text="Markdown.")
+    steps = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField(
+        help_text="The signed-in learner's progress; null when anonymous."
+    )
+
+    class Meta(TrackSerializer.Meta):
+        fields = [*TrackSerializer.Meta.fields, "description", "steps", "progress"]
+
+    @extend_schema_field(StepSerializer(many=True))
+    def get_steps(self, track: Track) -> Any:
+        # Serialized by the view (and cached per content revision), statuses filled in.
+        return self.context["steps_data"]
+
+    @extend_schema_field(TrackProgressSerializer(allow_null=True))
+    def get_progress(self, track: Track) -> Any:
+        completion = self.context.get("completion")
+        return None if completion is None else TrackProgressSerializer(completion).data

@@ -1,12 +1,133 @@
+"""What a learner sees on the web: home, catalog, a track, the dashboard, ticking a step,
+and the download of their data."""
+
 import json
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from apps.accounts.models import User
+from apps.content.forms import TrackFilterForm
+from apps.content.models import Step
+from apps.content.selectors import track_goals, track_list
+from apps.core.errors import ApplicationError
+from apps.core.http import HtmxHttpRequest
+from apps.core.ratelimit import rate_limit_exceeded
+from apps.learning.charts import activity_chart
+from apps.learning.selectors import track_view_for
 from apps.learning.services import user_data_export
+from apps.progress.forms import StepStatusForm
+from apps.progress.models import Source
+from apps.progress.selectors import learner_dashboard
+from apps.progress.services import step_status_set
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Visitors see what Stepwise is and the tracks; learners land on their dashboard."""
+    if request.user.is_authenticated:
+        return dashboard(request)
+    return render(request, "learning/home.html", {"tracks": track_list()})
+
+
+def track_catalog(request: HttpRequest) -> HttpResponse:
+    form = TrackFilterForm(request.GET or None, goals=track_goals())
+    tracks = track_list()
+    if form.is_bound:
+        if form.is_valid():
+            tracks = track_list(
+                search=form.cleaned_data["q"],
+                level=form.cleaned_data["level"],
+                goal=form.cleaned_data["goal"],
+            )
+        else:
+            messages.error(request, "Some filters were not understood and were ignored.")
+    return render(request, "learning/catalog.html", {"tracks": tracks, "form": form})
+
+
+def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    track = get_object_or_404(track_list(), slug=slug)
+    view = track_view_for(track=track, user=request.user)  # type: ignore[arg-type]
+    return render(
+        request,
+        "learning/track_detail.html",
+        {
+            "track": track,
+            "steps": view.steps,
+            "completion": view.completion,
+            "link_health": view.link_health,
+        },
+    )
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    data = learner_dashboard(user=user)
+    return render(
+        request,
+        "learning/dashboard.html",
+        {"dashboard": data, "chart": activity_chart(data.activity)},
+    )
+
+
+@require_POST
+def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpResponse:
+    """Mark a step; works as a plain form POST and, with htmx, updates the step in place."""
+    track_url = reverse("learning:track", args=[slug])
+    if not request.user.is_authenticated:
+        login = f"{reverse('account_login')}?next={track_url}%23step-{key}"
+        return HttpResponseClientRedirect(login) if request.htmx else redirect(login)
+    user: User = request.user
+    track = get_object_or_404(track_list(), slug=slug)
+    step = get_object_or_404(Step, track=track, key=key)
+
+    form = StepStatusForm(request.POST)
+    error, status = None, 200
+    if rate_limit_exceeded(
+        key=f"web-status:{user.pk}",
+        limit=settings.STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE,
+        window_seconds=60,
+    ):
+        error, status = "That was a lot of changes in a minute; wait a moment and try again.", 429
+    elif form.is_valid():
+        try:
+            step_status_set(
+                user=user, step=step, status=form.cleaned_data["status"], source=Source.WEB
+            )
+        except ApplicationError as exc:
+            error, status = exc.message, 400
+    else:
+        error, status = " ".join(str(message) for message in form.errors["status"]), 400
+
+    if not request.htmx:
+        if error:
+            messages.error(request, f"{step.title}: {error} Nothing was changed.")
+        return redirect(f"{track_url}#step-{key}")
+
+    view = track_view_for(track=track, user=user)
+    [step_view] = [v for v in view.steps if v.step.pk == step.pk]
+    response = render(
+        request,
+        "learning/_step_changed.html",
+        {
+            "track": track,
+            "item": step_view,
+            "completion": view.completion,
+            "link_health": view.link_health,
+            "error": error,
+        },
+        status=status,
+    )
+    if status == 429:
+        response["Retry-After"] = "60"
+    return response
 
 
 @login_required

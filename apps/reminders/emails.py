@@ -23,9 +23,9 @@ def reminder_message_render(context: EmailContext) -> EmailMultiAlternatives:
         "c": context,
         "name": user.name,
         "continue_url": site_url(
-            reverse("content:track", args=[context.track.slug])
+            reverse("learning:track", args=[context.track.slug])
             if context.track
-            else reverse("content:catalog")
+            else reverse("learning:catalog")
         ),
         "preferences_url": site_url(reverse("reminders:preferences")),
         "unsubscribe_url": unsubscribe_url,

@@ -4,7 +4,6 @@ from django import template
 from django.utils.safestring import SafeString
 
 from apps.core.markdown import markdown_render
-from apps.progress.models import Status
 
 register = template.Library()
 
@@ -23,26 +22,6 @@ def duration(minutes: int | None) -> str:
     if not hours:
         return f"{mins} min"
     return f"{hours} h {mins} min" if mins else f"{hours} h"
-
-
-STATUS_LABELS = dict(Status.choices)
-# The buttons under each step: a segmented control whose pressed button is the status.
-STATUS_ACTIONS: list[tuple[str, str]] = [
-    (Status.TODO, "To do"),
-    (Status.IN_PROGRESS, "In progress"),
-    (Status.DONE, "Done"),
-    (Status.SKIPPED, "Skip"),
-]
-
-
-@register.filter
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
-
-
-@register.simple_tag
-def status_actions() -> list[tuple[str, str]]:
-    return STATUS_ACTIONS
 
 
 @register.filter

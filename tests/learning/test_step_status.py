@@ -14,7 +14,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def _url(step) -> str:
-    return reverse("progress:step-status", args=[step.track.slug, step.key])
+    return reverse("learning:step-status", args=[step.track.slug, step.key])
 
 
 @pytest.fixture
@@ -83,9 +83,9 @@ def test_unknown_status_changes_nothing_and_says_why(client, learner, step):
 
 def test_unknown_step_or_track_is_404(client, learner, step):
     client.force_login(learner)
-    bad_step = reverse("progress:step-status", args=[step.track.slug, "nope"])
-    bad_track = reverse("progress:step-status", args=["nope", step.key])
-    other_track = reverse("progress:step-status", args=[TrackFactory().slug, step.key])
+    bad_step = reverse("learning:step-status", args=[step.track.slug, "nope"])
+    bad_track = reverse("learning:step-status", args=["nope", step.key])
+    other_track = reverse("learning:step-status", args=[TrackFactory().slug, step.key])
     for url in (bad_step, bad_track, other_track):
         response = client.post(url, {"status": "done"})
         assert response.status_code == 404
@@ -134,15 +134,15 @@ def test_learners_only_change_their_own_progress(client, learner, step):
 
 
 def test_dashboard_requires_login(client):
-    response = client.get(reverse("progress:dashboard"))
+    response = client.get(reverse("learning:dashboard"))
     assert response.status_code == 302
 
 
 def test_new_learner_gets_a_friendly_empty_dashboard(client, learner):
     client.force_login(learner)
-    html = client.get(reverse("progress:dashboard")).content.decode()
+    html = client.get(reverse("learning:dashboard")).content.decode()
     assert "Pick your first track" in html
-    assert reverse("content:catalog") in html
+    assert reverse("learning:catalog") in html
 
 
 def test_dashboard_shows_progress_next_step_streak_chart_and_recent(client, learner, step):
@@ -153,7 +153,7 @@ def test_dashboard_shows_progress_next_step_streak_chart_and_recent(client, lear
     )
     client.force_login(learner)
 
-    html = client.get(reverse("progress:dashboard")).content.decode()
+    html = client.get(reverse("learning:dashboard")).content.decode()
 
     assert track.title in html
     assert "<strong>50%</strong> · 1 of 2 steps done" in html
@@ -184,7 +184,7 @@ def test_dashboard_query_budget(client, learner, django_assert_num_queries, trac
     # 1 session, 2 user, then learner_dashboard: 3 enrollments+tracks, 4-5 completion,
     # 6 steps, 7 prerequisite edges, 8 finished steps, 9 activity per day, 10 recent
     with django_assert_num_queries(10):
-        response = client.get(reverse("progress:dashboard"))
+        response = client.get(reverse("learning:dashboard"))
     assert response.content.decode().count('class="card enrollment"') == tracks
 
 

@@ -31,7 +31,7 @@ def test_catalog_shows_level_goal_steps_time_and_learners(client, learner):
         StepFactory(track=track, estimated_minutes=90)
     step_status_set(user=learner, step=track.steps.first(), status=Status.DONE)
 
-    html = client.get(reverse("content:catalog")).content.decode()
+    html = client.get(reverse("learning:catalog")).content.decode()
 
     assert "Deep learning" in html
     assert "Intermediate" in html and "Train networks" in html
@@ -41,7 +41,7 @@ def test_catalog_shows_level_goal_steps_time_and_learners(client, learner):
 def test_catalog_filters_by_level_goal_and_title(client):
     TrackFactory(title="Deep learning", level="intermediate", goal="Train networks")
     TrackFactory(title="LLM apps", level="beginner", goal="Build with LLMs")
-    url = reverse("content:catalog")
+    url = reverse("learning:catalog")
 
     assert "LLM apps" not in client.get(url, {"level": "intermediate"}).content.decode()
     by_goal = client.get(url, {"goal": "Build with LLMs"}).content.decode()
@@ -52,7 +52,7 @@ def test_catalog_filters_by_level_goal_and_title(client):
 
 def test_catalog_ignores_unknown_filters_with_a_message(client):
     TrackFactory(title="Deep learning")
-    response = client.get(reverse("content:catalog"), {"level": "wizard"})
+    response = client.get(reverse("learning:catalog"), {"level": "wizard"})
     html = response.content.decode()
     assert response.status_code == 200
     assert "were not understood" in html
@@ -80,7 +80,7 @@ def test_track_page_lists_steps_prerequisites_and_resources(client):
         ),
     )
 
-    html = client.get(reverse("content:track", args=[track.slug])).content.decode()
+    html = client.get(reverse("learning:track", args=[track.slug])).content.decode()
 
     assert html.index("Linear algebra") < html.index("Calculus")
     assert "<strong>chapter 2</strong>" in html
@@ -99,7 +99,7 @@ def test_track_page_shows_the_learners_status_and_waiting_prerequisites(client, 
     step_status_set(user=learner, step=second, status=Status.IN_PROGRESS)
     client.force_login(learner)
 
-    html = client.get(reverse("content:track", args=[track.slug])).content.decode()
+    html = client.get(reverse("learning:track", args=[track.slug])).content.decode()
 
     assert 'class="status status-in_progress">In progress' in html
     assert "Waiting on “First”" in html
@@ -109,7 +109,7 @@ def test_track_page_shows_the_learners_status_and_waiting_prerequisites(client, 
 def test_unknown_and_unpublished_tracks_are_404_with_the_sites_page(client):
     draft = TrackFactory(is_published=False)
     for slug in ("nope", draft.slug):
-        response = client.get(reverse("content:track", args=[slug]))
+        response = client.get(reverse("learning:track", args=[slug]))
         assert response.status_code == 404
         assert "We could not find that page" in response.content.decode()
 
@@ -134,7 +134,7 @@ def test_catalog_query_budget(client, learner, django_assert_num_queries, tracks
     client.force_login(learner)
     # 1 session, 2 user, 3 goals for the filter, 4 tracks with their annotated figures
     with django_assert_num_queries(4):
-        client.get(reverse("content:catalog"), {"level": "beginner"})
+        client.get(reverse("learning:catalog"), {"level": "beginner"})
 
 
 @pytest.mark.parametrize(("tracks", "steps"), [(1, 3), (10, 30)])
@@ -144,7 +144,7 @@ def test_track_page_query_budget(client, learner, django_assert_num_queries, tra
     # 1 session, 2 user, 3 track with figures, 4 steps, 5 prerequisites, 6 resources,
     # 7 link health of the resources, 8 the learner's statuses, 9-10 completion
     with django_assert_num_queries(10):
-        client.get(reverse("content:track", args=[slug]))
+        client.get(reverse("learning:track", args=[slug]))
 
 
 @pytest.mark.parametrize(("tracks", "steps"), [(1, 3), (10, 30)])
@@ -165,7 +165,7 @@ def test_track_page_marks_broken_links_and_offers_a_report(client, learner):
     ResourceHealth.objects.create(resource=broken, health=Outcome.BROKEN)
     client.force_login(learner)
 
-    html = client.get(reverse("content:track", args=[step.track.slug])).content.decode()
+    html = client.get(reverse("learning:track", args=[step.track.slug])).content.decode()
 
     assert html.count("this link may be broken") == 1
     assert html.index("Old course page") < html.index("this link may be broken")
@@ -176,7 +176,7 @@ def test_track_page_shows_a_curators_edit_at_once(client, learner):
     step = StepFactory(title="Old title", description="Old words.")
     link = StepResourceFactory(step=step, resource__title="Old resource", note="Old note")
     client.force_login(learner)
-    url = reverse("content:track", args=[step.track.slug])
+    url = reverse("learning:track", args=[step.track.slug])
     assert "Old title" in client.get(url).content.decode()
 
     step.title, step.description = "New title", "New words."

@@ -1,0 +1,26 @@
+"""Template helpers for what a learner sees: a step's status and the buttons that set it."""
+
+from django import template
+
+from apps.progress.models import Status
+
+register = template.Library()
+
+STATUS_LABELS = dict(Status.choices)
+# The buttons under each step: a segmented control whose pressed button is the status.
+STATUS_ACTIONS: list[tuple[str, str]] = [
+    (Status.TODO, "To do"),
+    (Status.IN_PROGRESS, "In progress"),
+    (Status.DONE, "Done"),
+    (Status.SKIPPED, "Skip"),
+]
+
+
+@register.filter
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+@register.simple_tag
+def status_actions() -> list[tuple[str, str]]:
+    return STATUS_ACTIONS
