@@ -256,15 +256,6 @@ OUTBOX_KEEP_SENT_HOURS = env.int("OUTBOX_KEEP_SENT_HOURS", default=24)
 
 # --- REST framework ---------------------------------------------------------
 # REST_FRAMEWORK itself is in the REST API block below.
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Stepwise API",
-    "DESCRIPTION": "Tracks, steps and a learner's progress, for Stepwise's mobile apps.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-}
 
 # --- logging ----------------------------------------------------------------
 # "json" (production's default): one JSON object a line on stdout, with the request id.
@@ -470,15 +461,24 @@ REST_FRAMEWORK: dict[str, Any] = {
 # allauth's sign-in and sign-up limits count clients by the same address: behind nginx,
 # without this every learner would share the proxy's address and so one limit.
 ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
-SPECTACULAR_SETTINGS["COMPONENT_SPLIT_REQUEST"] = True
-SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = "/api/v1"
-SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
-    "drf_spectacular.hooks.postprocess_schema_enums",
-    "apps.core.api.schema.collapse_blank_string_alternatives",
-]
-SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAny"]
-SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = []
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"StepStatusEnum": "apps.progress.models.Status"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Stepwise API",
+    "DESCRIPTION": "Tracks, steps and a learner's progress, for Stepwise's mobile apps.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.collapse_blank_string_alternatives",
+    ],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {"StepStatusEnum": "apps.progress.models.Status"},
+}
 # Larger request bodies are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 # JSON bodies nested deeper are refused with 400 (Python's parser recurses once per level).
