@@ -56,6 +56,20 @@ def track_published_get(*, slug: str) -> Track | None:
     )
 
 
+def step_published_get(*, track_slug: str, key: str) -> Step | None:
+    """One step of a published track, with its track and the track's ``content_revision``
+    (1 query)."""
+    step = (
+        Step.objects.filter(track__slug=track_slug, track__is_published=True, key=key)
+        .select_related("track")
+        .annotate(content_revision=_content_revision())
+        .first()
+    )
+    if step is not None:
+        step.track.content_revision = step.content_revision  # type: ignore[attr-defined]
+    return step
+
+
 def _content_revision() -> Coalesce:
     revision = ContentRevision.objects.filter(pk=1).values("number")[:1]
     return Coalesce(Subquery(revision), 0)

@@ -2,12 +2,23 @@
 
 from dataclasses import dataclass
 
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from apps.accounts.models import User
-from apps.content.models import Step, Track
+from apps.content.models import Step, StepResource, Track
 from apps.content.selectors import track_steps
+from apps.linkhealth.outcomes import Outcome
 from apps.linkhealth.selectors import resource_health_for
-from apps.progress.models import Status
-from apps.progress.selectors import Completion, completion_for, step_statuses_for
+from apps.progress.models import Status, StepProgress
+from apps.progress.selectors import (
+    Completion,
+    completion_for,
+    step_statuses_for,
+    track_completion_for,
+)
+
+FINISHED = frozenset({Status.DONE, Status.SKIPPED})
 
 
 @dataclass(frozen=True)
@@ -16,6 +27,9 @@ class StepView:
     status: str
     #: Prerequisites not yet done or skipped (the step can still be marked).
     waiting_on: list[Step]
+    #: All the step's prerequisites and its resource links, in order.
+    prerequisites: list[Step]
+    links: list[StepResource]
 
 
 @dataclass(frozen=True)
@@ -38,16 +52,123 @@ def track_view_for(*, track: Track, user: User | None) -> TrackView:
         link.resource_id for step in steps for link in step.step_resources.all()
     )
     if user is None or not user.is_authenticated:
-        return TrackView([StepView(step, Status.TODO, []) for step in steps], None, health)
-    statuses = step_statuses_for(user_id=user.pk, step_ids=[s.pk for s in steps])
-    finished = {Status.DONE, Status.SKIPPED}
-    views = [
-        StepView(
-            step,
-            statuses[step.pk],
-            [p for p in step.prerequisites.all() if statuses.get(p.pk) not in finished],
+        return TrackView(
+            [
+                StepView(
+                    step,
+                    Status.TODO,
+                    [],
+                    list(step.prerequisites.all()),
+                    list(step.step_resources.all()),
+                )
+                for step in steps
+            ],
+            None,
+            health,
         )
-        for step in steps
-    ]
+    statuses = step_statuses_for(user_id=user.pk, step_ids=[s.pk for s in steps])
+    views = []
+    for step in steps:
+        prerequisites = list(step.prerequisites.all())
+        views.append(
+            StepView(
+                step,
+                statuses[step.pk],
+                [p for p in prerequisites if statuses.get(p.pk) not in FINISHED],
+                prerequisites,
+                list(step.step_resources.all()),
+            )
+        )
     completion = completion_for(user_ids=[user.pk], track_ids=[track.pk])[(user.pk, track.pk)]
     return TrackView(views, completion, health)
+
+
+@dataclass(frozen=True)
+class StepChangeView:
+    """What a status change shows: the step, the steps whose "waiting on" notice it
+    changed, and the learner's completion of the track."""
+
+    item: StepView
+    dependents: list[StepView]
+    completion: Completion
+    link_health: dict[int, str]
+
+
+def _status_of(user_id: int, step_ref: str) -> Coalesce:
+    mine = StepProgress.objects.filter(user_id=user_id, step_id=OuterRef(step_ref))
+    return Coalesce(Subquery(mine.values("status")[:1]), Value(Status.TODO))
+
+
+def step_change_view_for(
+    *, step: Step, user: User, status: str, previous: str | None
+) -> StepChangeView:
+    """The step the learner just marked ``status`` (from ``previous``; None when nothing
+    changed), in 3 queries whatever the size of the track:
+
+    1. the prerequisite edges of the step and of its dependents (the steps that have it
+       as a prerequisite), with both ends and the learner's status on each;
+    2. the resource links of the step and of those dependents, with their link health;
+    3. the learner's completion of the track.
+
+    A dependent's notice changes only when the step moved into or out of done or
+    skipped, so only then are dependents read at all.
+    """
+    edges_model = Step.prerequisites.through
+    flipped = previous is not None and (previous in FINISHED) != (status in FINISHED)
+    scope = Q(from_step_id=step.pk)
+    if flipped:
+        scope |= Q(
+            from_step_id__in=edges_model.objects.filter(to_step_id=step.pk).values("from_step_id")
+        )
+    edges = list(
+        edges_model.objects.filter(scope)
+        .select_related("from_step", "to_step")
+        .annotate(
+            from_status=_status_of(user.pk, "from_step_id"),
+            to_status=_status_of(user.pk, "to_step_id"),
+        )
+        .order_by("from_step__position", "from_step_id", "to_step__position", "to_step_id")
+    )
+    steps: dict[int, tuple[Step, str]] = {step.pk: (step, status)}
+    prerequisites: dict[int, list[tuple[Step, str]]] = {step.pk: []}
+    for edge in edges:
+        from_status: str = edge.from_status  # type: ignore[attr-defined]
+        steps.setdefault(edge.from_step_id, (edge.from_step, from_status))
+        prereq_status: str = status if edge.to_step_id == step.pk else edge.to_status  # type: ignore[attr-defined]
+        prerequisites.setdefault(edge.from_step_id, []).append((edge.to_step, prereq_status))
+
+    links: dict[int, list[StepResource]] = {pk: [] for pk in steps}
+    for link in (
+        StepResource.objects.filter(step_id__in=steps)
+        .select_related("resource")
+        .annotate(health=Coalesce("resource__health__health", Value(Outcome.UNKNOWN.value)))
+        .order_by("position", "id")
+    ):
+        links[link.step_id].append(link)
+
+    def view(pk: int) -> StepView:
+        own, own_status = steps[pk]
+        prereqs = prerequisites.get(pk, [])
+        return StepView(
+            own,
+            own_status,
+            [p for p, p_status in prereqs if p_status not in FINISHED],
+            [p for p, _ in prereqs],
+            links[pk],
+        )
+
+    dependents = [
+        view(pk)
+        for pk, (_, own_status) in steps.items()
+        if pk != step.pk and own_status not in FINISHED
+    ]
+    return StepChangeView(
+        item=view(step.pk),
+        dependents=dependents,
+        completion=track_completion_for(user_id=user.pk, track_id=step.track_id),
+        link_health={
+            link.resource_id: link.health  # type: ignore[attr-defined]
+            for step_links in links.values()
+            for link in step_links
+        },
+    )

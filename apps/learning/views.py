@@ -6,7 +6,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,17 +15,16 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from apps.accounts.models import User
 from apps.content.forms import TrackFilterForm
-from apps.content.models import Step
-from apps.content.selectors import track_goals, track_list
+from apps.content.selectors import step_published_get, track_goals, track_list
 from apps.core.errors import ApplicationError
 from apps.core.http import HtmxHttpRequest
 from apps.core.ratelimit import rate_limit_exceeded
 from apps.learning.charts import activity_chart
-from apps.learning.selectors import track_view_for
+from apps.learning.selectors import step_change_view_for, track_view_for
 from apps.learning.services import user_data_export
 from apps.progress.forms import StepStatusForm
 from apps.progress.models import Source
-from apps.progress.selectors import learner_dashboard
+from apps.progress.selectors import learner_dashboard, step_statuses_for
 from apps.progress.services import step_status_set
 
 
@@ -85,11 +84,12 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
         login = f"{reverse('account_login')}?next={track_url}%23step-{key}"
         return HttpResponseClientRedirect(login) if request.htmx else redirect(login)
     user: User = request.user
-    track = get_object_or_404(track_list(), slug=slug)
-    step = get_object_or_404(Step, track=track, key=key)
+    step = step_published_get(track_slug=slug, key=key)
+    if step is None:
+        raise Http404("No such step.")
 
     form = StepStatusForm(request.POST)
-    error, status = None, 200
+    error, status, change = None, 200, None
     if rate_limit_exceeded(
         key=f"web-status:{user.pk}",
         limit=settings.STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE,
@@ -98,7 +98,7 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
         error, status = "That was a lot of changes in a minute; wait a moment and try again.", 429
     elif form.is_valid():
         try:
-            step_status_set(
+            change = step_status_set(
                 user=user, step=step, status=form.cleaned_data["status"], source=Source.WEB
             )
         except ApplicationError as exc:
@@ -111,14 +111,19 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
             messages.error(request, f"{step.title}: {error} Nothing was changed.")
         return redirect(f"{track_url}#step-{key}")
 
-    view = track_view_for(track=track, user=user)
-    [step_view] = [v for v in view.steps if v.step.pk == step.pk]
+    if change is not None:
+        current = change.progress.status
+        previous = change.event.from_status if change.event is not None else None
+    else:
+        current, previous = step_statuses_for(user_id=user.pk, step_ids=[step.pk])[step.pk], None
+    view = step_change_view_for(step=step, user=user, status=current, previous=previous)
     response = render(
         request,
         "learning/_step_changed.html",
         {
-            "track": track,
-            "item": step_view,
+            "track": step.track,
+            "item": view.item,
+            "dependents": view.dependents,
             "completion": view.completion,
             "link_health": view.link_health,
             "error": error,

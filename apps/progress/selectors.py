@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Sum
+from django.db.models import Count, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -144,6 +144,21 @@ def completion_for(
         for track_id in tracks
         for user_id in users
     }
+
+
+def track_completion_for(*, user_id: int, track_id: int) -> Completion:
+    """One learner's completion of one track in one query: the track's steps, each with
+    the learner's status (to do when untouched), counted by optional flag and status."""
+    facts = (
+        Step.objects.filter(track_id=track_id)
+        .alias(mine=FilteredRelation("progress", condition=Q(progress__user_id=user_id)))
+        .annotate(learner_status=Coalesce("mine__status", Value(Status.TODO)))
+        .order_by()
+        .values("is_optional", "learner_status")
+        .annotate(steps=Count("pk"), minutes=Coalesce(Sum("estimated_minutes"), 0))
+        .values_list("is_optional", "learner_status", "steps", "minutes")
+    )
+    return completion_from_facts(user_id=user_id, track_id=track_id, facts=facts)
 
 
 def step_statuses_for(*, user_id: int, step_ids: Iterable[int]) -> dict[int, str]:

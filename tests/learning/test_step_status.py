@@ -188,17 +188,150 @@ def test_dashboard_query_budget(client, learner, django_assert_num_queries, trac
     assert response.content.decode().count('class="card enrollment"') == tracks
 
 
-@pytest.mark.parametrize(("tracks", "steps"), [(1, 3), (10, 30)])
-def test_status_change_query_budget(client, learner, django_assert_num_queries, tracks, steps):
-    _fill(learner, tracks, steps)
-    step = StepFactory(track=TrackFactory())
-    StepResourceFactory(step=step)
+def _track_with_dependents(steps: int, dependents: int):
+    """A track of ``steps`` steps with a resource each; its first step is a prerequisite
+    of the next ``dependents`` steps, each of which also waits on the last step."""
+    track = TrackFactory()
+    made = [StepFactory(track=track, position=i) for i in range(steps)]
+    for s in made:
+        StepResourceFactory(step=s)
+    for dependent in made[1 : dependents + 1]:
+        dependent.prerequisites.add(made[0], made[-1])
+    return made
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("steps", "dependents"), [(3, 1), (40, 10), (40, 30)])
+def test_status_change_query_budget(client, learner, django_assert_num_queries, steps, dependents):
+    made = _track_with_dependents(steps, dependents)
+    _fill(learner, 2, 10)
     client.force_login(learner)
-    # 1 session, 2 user, 3 track, 4 step, 5-17 step_status_set (see its own test),
-    # then the fragment: 18 steps, 19 prerequisites, 20 resources, 21 link health,
-    # 22 statuses, 23-24 completion
-    with django_assert_num_queries(24):
-        client.post(_url(step), {"status": "done"}, **HTMX)
+    # 1 session, 2 user, 3 the step with its track and content revision,
+    # 4 step_status_set: the learner's lock, progress row, event and enrollment in one
+    # statement; the fragment: 5 prerequisite edges of the step and of its dependents
+    # with the learner's statuses, 6 their resource links with link health,
+    # 7 completion of the track
+    with django_assert_num_queries(7):
+        response = client.post(_url(made[0]), {"status": "done"}, **HTMX)
+    # The progress bar and every dependent, out of band.
+    assert response.content.decode().count('hx-swap-oob="true"') == 1 + dependents
+    with django_assert_num_queries(7):
+        client.post(_url(made[0]), {"status": "todo"}, **HTMX)
+
+
+def _notice(html: str, key: str) -> str | None:
+    """The "Waiting on" notice inside the row of step ``key`` in ``html``, if any."""
+    start = html.find(f'id="step-{key}"')
+    if start < 0:
+        return None
+    row = html[start : html.find("</li>", start)]
+    at = row.find('<p class="notice">')
+    return row[at : row.find("</p>", at)] if at >= 0 else ""
+
+
+def test_marking_a_prerequisite_updates_the_dependents_notice_in_place(client, learner):
+    # Given: "Git" waits on "Shell" and "Editor"; "Docs" waits on "Shell" only.
+    track = TrackFactory()
+    shell = StepFactory(track=track, position=1, key="shell", title="Shell")
+    editor = StepFactory(track=track, position=2, key="editor", title="Editor")
+    git = StepFactory(track=track, position=3, key="git", title="Git")
+    docs = StepFactory(track=track, position=4, key="docs", title="Docs")
+    StepFactory(track=track, position=5, key="other", title="Other")
+    git.prerequisites.add(shell, editor)
+    docs.prerequisites.add(shell)
+    client.force_login(learner)
+
+    # When: Shell is marked done.
+    html = client.post(_url(shell), {"status": Status.DONE}, **HTMX).content.decode()
+
+    # Then: both dependents come back out of band, Shell gone from their notices.
+    assert 'id="step-git" hx-swap-oob="true"' in html
+    assert 'id="step-docs" hx-swap-oob="true"' in html
+    assert (
+        _notice(html, "git")
+        == '<p class="notice">Waiting on “Editor”. You can still mark this step.'
+    )
+    assert _notice(html, "docs") == ""
+    assert 'id="step-other"' not in html  # not a dependent: not sent
+    assert 'id="step-shell" hx-swap-oob' not in html  # the step itself is the target
+
+    # When: Shell goes back to to do, the notices come back.
+    html = client.post(_url(shell), {"status": Status.TODO}, **HTMX).content.decode()
+    assert _notice(html, "git") == (
+        '<p class="notice">Waiting on “Shell”, “Editor”. You can still mark this step.'
+    )
+    assert (
+        _notice(html, "docs")
+        == '<p class="notice">Waiting on “Shell”. You can still mark this step.'
+    )
+
+    # A page load agrees with what was swapped in.
+    page = client.get(reverse("learning:track", args=[track.slug])).content.decode()
+    assert (
+        _notice(page, "docs")
+        == '<p class="notice">Waiting on “Shell”. You can still mark this step.'
+    )
+
+
+@pytest.fixture
+def shell_then_git():
+    """Two steps of a track: "Git" has "Shell" as its prerequisite."""
+    track = TrackFactory()
+    shell = StepFactory(track=track, position=1, key="shell", title="Shell")
+    git = StepFactory(track=track, position=2, key="git", title="Git")
+    git.prerequisites.add(shell)
+    return shell, git
+
+
+def test_a_change_that_keeps_a_prerequisite_unfinished_sends_no_dependents(
+    client, learner, shell_then_git
+):
+    shell, _ = shell_then_git
+    client.force_login(learner)
+
+    html = client.post(_url(shell), {"status": Status.IN_PROGRESS}, **HTMX).content.decode()
+
+    assert 'id="step-git"' not in html
+    assert "status status-in_progress" in html
+
+
+def test_a_done_dependent_shows_no_notice_and_is_not_sent(client, learner, shell_then_git):
+    shell, git = shell_then_git
+    step_status_set(user=learner, step=git, status=Status.DONE)
+    client.force_login(learner)
+
+    html = client.post(_url(shell), {"status": Status.DONE}, **HTMX).content.decode()
+
+    assert 'id="step-git"' not in html
+
+
+def test_the_marked_steps_own_notice_follows_its_prerequisites(client, learner, shell_then_git):
+    shell, git = shell_then_git
+    client.force_login(learner)
+
+    html = client.post(_url(git), {"status": Status.IN_PROGRESS}, **HTMX).content.decode()
+    assert (
+        _notice(html, "git")
+        == '<p class="notice">Waiting on “Shell”. You can still mark this step.'
+    )
+    assert '<a href="#step-shell">Shell</a>' in html
+
+    step_status_set(user=learner, step=shell, status=Status.SKIPPED)
+    html = client.post(_url(git), {"status": Status.TODO}, **HTMX).content.decode()
+    assert _notice(html, "git") == ""
+
+
+def test_plain_post_still_redirects_with_dependents(client, learner, shell_then_git):
+    shell, _ = shell_then_git
+    track = shell.track
+    client.force_login(learner)
+
+    response = client.post(_url(shell), {"status": Status.DONE})
+
+    assert response.status_code == 302
+    assert response.url == f"/tracks/{track.slug}/#step-shell"
+    page = client.get(response.url).content.decode()
+    assert _notice(page, "git") == ""
 
 
 def test_too_many_changes_in_a_minute_are_refused_and_change_nothing(

@@ -98,7 +98,12 @@ def test_learner_signs_up_ticks_a_step_and_sees_it_on_the_dashboard(page, capsys
     page.wait_for_url(re.compile(r"/tracks/generative-ai/"))
     page.locator("#track-progress-label").get_by_text("0%", exact=True).wait_for()
 
-    # Mark the first step done: htmx swaps the step and the bar, the page is not reloaded.
+    # "Code a small application" waits on the first step, among others.
+    waiting = page.locator("#step-build-llm-app .notice")
+    assert "Learn enough Python" in waiting.inner_text()
+
+    # Mark the first step done: htmx swaps the step, the bar and the steps that waited on
+    # it; the page is not reloaded.
     page.evaluate("window.__stepwiseNoReload = true")
     first_step = page.locator("li.step").first
     first_step.get_by_role("button", name="Done").click()
@@ -108,6 +113,10 @@ def test_learner_signs_up_ticks_a_step_and_sees_it_on_the_dashboard(page, capsys
     page.locator("#track-progress-label").get_by_text("0%", exact=True).wait_for(state="detached")
     progress = page.locator("#track-progress-label").inner_text()
     assert re.search(r"[1-9]\d*% complete", progress), progress
+    page.locator("#step-build-llm-app .notice").get_by_text("Learn enough Python").wait_for(
+        state="detached"
+    )
+    assert "Pick a task" in page.locator("#step-build-llm-app .notice").inner_text()
     assert page.evaluate("window.__stepwiseNoReload") is True
 
     # Keyboard: focus the second step's "In progress" button and press Enter.
