@@ -398,6 +398,8 @@ LINK_REPORT_RATE_LIMIT = env.int("LINK_REPORT_RATE_LIMIT", default=10)
 LINK_REPORT_RATE_WINDOW_MINUTES = env.int("LINK_REPORT_RATE_WINDOW_MINUTES", default=60)
 # httpx logs a line per request; the checker's summary is enough.
 LOGGING.setdefault("loggers", {})["httpx"] = {"level": "WARNING"}  # type: ignore[index]
+# django-guid says at INFO, for every request, that it made an id: the id is on each line.
+LOGGING["loggers"]["django_guid"] = {"level": "WARNING"}  # type: ignore[index]
 
 # --- reminders --------------------------------------------------------------
 # The beat task runs every N minutes; a learner is due when their reminder moment falls in it.
