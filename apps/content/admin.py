@@ -2,16 +2,56 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count, QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from apps.content.models import Resource, Step, StepResource, Track
 from apps.content.selectors import track_list
-from apps.content.services import step_prerequisites_validate, tracks_publish_set
+from apps.content.services import (
+    content_revision_bump,
+    step_prerequisites_validate,
+    tracks_publish_set,
+)
 from apps.core.errors import ApplicationError
 from apps.core.templatetags.stepwise import duration
+
+
+class ContentAdmin(admin.ModelAdmin):
+    """Every save and delete through content's admin moves the content revision.
+
+    Each hook bumps after its write and inside the admin's transaction (Django wraps the
+    change form, the delete page and the changelist's inline edits in one; the "delete
+    selected" action gets one here), so the new number is never seen without the new
+    content. A change form moves the revision twice (the object, then its relations and
+    inlines): harmless for a counter, and each hook stays right on its own.
+    """
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        content_revision_bump()
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: ModelForm,
+        formsets: list[BaseInlineFormSet],
+        change: bool,
+    ) -> None:
+        # Many-to-many fields (prerequisites) and inlines (steps, a step's resources).
+        super().save_related(request, form, formsets, change)
+        content_revision_bump()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        content_revision_bump()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with transaction.atomic(using=queryset.db):
+            super().delete_queryset(request, queryset)
+            content_revision_bump()
 
 
 class StepInline(admin.TabularInline):
@@ -23,7 +63,7 @@ class StepInline(admin.TabularInline):
 
 
 @admin.register(Track)
-class TrackAdmin(admin.ModelAdmin):
+class TrackAdmin(ContentAdmin):
     list_display = (
         "title",
         "slug",
@@ -108,7 +148,7 @@ class StepAdminForm(forms.ModelForm):
 
 
 @admin.register(Step)
-class StepAdmin(admin.ModelAdmin):
+class StepAdmin(ContentAdmin):
     form = StepAdminForm
     list_display = (
         "title",
@@ -155,7 +195,7 @@ class WhereUsedInline(admin.TabularInline):
 
 
 @admin.register(Resource)
-class ResourceAdmin(admin.ModelAdmin):
+class ResourceAdmin(ContentAdmin):
     list_display = ("title", "kind", "provider", "cost", "duration", "used_in", "link")
     list_filter = ("kind", "cost", "provider", "language")
     search_fields = ("title", "url", "provider")

@@ -5,8 +5,3 @@ class ContentConfig(AppConfig):
     name = "apps.content"
     label = "content"
     verbose_name = "Roadmap content"
-
-    def ready(self) -> None:
-        from apps.content import signals
-
-        signals.connect()

@@ -5,11 +5,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Model, Q
 
 from apps.content.models import ContentRevision, Resource, Step, StepResource, Track
 from apps.content.roadmaps import TrackSpec, prerequisite_cycle_find, roadmaps_parse
+from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
 
 StepPrerequisite = Step.prerequisites.through
@@ -19,8 +21,11 @@ M = TypeVar("M", bound=Model)
 def content_revision_bump() -> None:
     """Move the content revision on: caches keyed by the old one stop being used.
 
-    Runs inside the caller's transaction, so readers see the new number together
-    with the new content, never before it.
+    Every write to tracks, steps, resources, their links or prerequisites calls it: the
+    services here (and the services of apps above that change content through them) and
+    content's admin save and delete hooks. Call it after the write, inside the writer's
+    transaction, so readers see the new number together with the new content, never
+    before it.
     """
     if not ContentRevision.objects.filter(pk=1).update(number=F("number") + 1):
         ContentRevision.objects.get_or_create(pk=1, defaults={"number": 1})
@@ -67,9 +72,27 @@ def tracks_publish_set(*, track_ids: Iterable[int], published: bool) -> int:
         .exclude(is_published=published)
         .update(is_published=published)
     )
-    if changed:  # update() sends no signals
+    if changed:
         content_revision_bump()
     return changed
+
+
+@transaction.atomic
+def resource_url_set(*, resource: Resource, url: str) -> Resource:
+    """Point a resource at another URL: normalized, validated, used by no other resource."""
+    new_url = url_normalize(url)
+    if new_url == resource.url:
+        raise ApplicationError("The new URL is the same as the current one.")
+    if Resource.objects.filter(url=new_url).exclude(pk=resource.pk).exists():
+        raise ApplicationError(f"Another resource already uses {new_url}.")
+    resource.url = new_url
+    try:
+        resource.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError("; ".join(exc.messages)) from exc
+    resource.save()
+    content_revision_bump()
+    return resource
 
 
 # --- loading roadmap files ------------------------------------------------------------
@@ -238,6 +261,6 @@ def roadmaps_load(*, paths: list[Path]) -> LoadReport:
     resources = _resources_save(merged, report)
     for spec in tracks:
         _track_save(spec, resources, report)
-    if report.changed:  # bulk writes above send no signals
+    if report.changed:
         content_revision_bump()
     return report

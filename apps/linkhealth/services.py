@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -16,7 +15,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.content.models import Resource
-from apps.content.urls_normalize import url_normalize
+from apps.content.services import resource_url_set
 from apps.core.errors import ApplicationError
 from apps.core.mail import messages_send
 from apps.core.outbox import outbox_enqueue
@@ -277,18 +276,12 @@ def _enqueue(*, resource_ids: Iterable[int], kind: str) -> LinkCheckRun:
 
 @transaction.atomic
 def resource_url_replace(*, resource: Resource, url: str) -> Resource:
-    """Point a resource at a new URL (normalized, validated); its health starts over."""
-    new_url = url_normalize(url)
-    if new_url == resource.url:
-        raise ApplicationError("The new URL is the same as the current one.")
-    if Resource.objects.filter(url=new_url).exclude(pk=resource.pk).exists():
-        raise ApplicationError(f"Another resource already uses {new_url}.")
-    resource.url = new_url
-    try:
-        resource.full_clean()
-    except ValidationError as exc:
-        raise ApplicationError("; ".join(exc.messages)) from exc
-    resource.save()
+    """Point a resource at a new URL (normalized, validated); its health starts over.
+
+    Content's service changes the URL and moves the content revision with it.
+    """
+    resource = resource_url_set(resource=resource, url=url)
+    new_url = resource.url
     ResourceHealth.objects.update_or_create(
         resource=resource,
         defaults={

@@ -1,11 +1,13 @@
 """GET tracks/ and tracks/{slug}/: paging, filters, inline steps, statuses, ETags, budgets."""
 
 import pytest
+from django.urls import reverse
 
 from apps.content.models import Track
 from apps.progress.models import Status
 from apps.progress.services import step_status_set
 from tests.api.conftest import build_track
+from tests.content.admin_forms import resource_form_data, step_form_data
 from tests.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db
@@ -184,17 +186,27 @@ def test_later_requests_reuse_the_serialized_steps(alice, django_assert_num_quer
     assert second == first
 
 
-def test_a_content_edit_is_seen_at_once(alice):
+def test_a_content_edit_is_seen_at_once(alice, staff_client):
     from apps.content.models import Resource, Step
 
     build_track(steps=3, resources=3, slug="small")
     alice.get("tracks/small/")
     step = Step.objects.filter(track__slug="small").first()
-    step.title = "Renamed by a curator"
-    step.save()
     resource = Resource.objects.filter(steps__track__slug="small").first()
-    resource.title = "New resource title"
-    resource.save()
+
+    # A curator renames the step and the resource in the admin.
+    prerequisites = list(step.prerequisites.values_list("pk", flat=True))
+    for change, data in [
+        (
+            reverse("admin:content_step_change", args=[step.pk]),
+            step_form_data(step, title="Renamed by a curator", prerequisites=prerequisites),
+        ),
+        (
+            reverse("admin:content_resource_change", args=[resource.pk]),
+            resource_form_data(resource, title="New resource title"),
+        ),
+    ]:
+        assert staff_client.post(change, data).status_code == 302
 
     body = alice.get("tracks/small/").json()
 

@@ -3,9 +3,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.content.models import Resource, Step, Track
+from apps.content.models import Resource, Track
 from apps.progress.models import Status
 from apps.progress.services import step_status_set
+from tests.content.admin_forms import step_form_data
 from tests.factories import (
     ResourceFactory,
     StepFactory,
@@ -82,22 +83,6 @@ def test_publish_and_unpublish_actions(staff_client):
     assert not draft.is_published
 
 
-def _step_form(step: Step, **overrides):
-    data = {
-        "track": step.track_id,
-        "key": step.key,
-        "position": step.position,
-        "title": step.title,
-        "description": "",
-        "estimated_minutes": step.estimated_minutes,
-        "prerequisites": [],
-        "step_resources-TOTAL_FORMS": 0,
-        "step_resources-INITIAL_FORMS": 0,
-    }
-    data.update(overrides)
-    return data
-
-
 def test_prerequisite_cycle_is_refused_in_admin(staff_client):
     track = TrackFactory()
     first, second = StepFactory(track=track), StepFactory(track=track)
@@ -105,7 +90,7 @@ def test_prerequisite_cycle_is_refused_in_admin(staff_client):
 
     response = staff_client.post(
         reverse("admin:content_step_change", args=[first.pk]),
-        _step_form(first, prerequisites=[second.pk]),
+        step_form_data(first, prerequisites=[second.pk]),
     )
 
     assert response.status_code == 200
@@ -118,7 +103,7 @@ def test_prerequisite_from_another_track_is_refused(staff_client):
 
     response = staff_client.post(
         reverse("admin:content_step_change", args=[step.pk]),
-        _step_form(step, prerequisites=[foreign.pk]),
+        step_form_data(step, prerequisites=[foreign.pk]),
     )
 
     assert "belongs to another track" in response.content.decode()
@@ -131,7 +116,7 @@ def test_valid_prerequisite_is_saved(staff_client):
 
     response = staff_client.post(
         reverse("admin:content_step_change", args=[second.pk]),
-        _step_form(second, prerequisites=[first.pk]),
+        step_form_data(second, prerequisites=[first.pk]),
     )
 
     assert response.status_code == 302

@@ -1,8 +1,10 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from apps.progress.models import Status
 from apps.progress.services import step_status_set
+from tests.content.admin_forms import resource_form_data, step_form_data
 from tests.factories import ResourceFactory, StepFactory, StepResourceFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
@@ -172,21 +174,38 @@ def test_track_page_marks_broken_links_and_offers_a_report(client, learner):
     assert reverse("linkhealth:report", args=[fine.pk]) in html
 
 
-def test_track_page_shows_a_curators_edit_at_once(client, learner):
+def test_track_page_shows_a_curators_edit_at_once(staff_client, learner):
     step = StepFactory(title="Old title", description="Old words.")
     link = StepResourceFactory(step=step, resource__title="Old resource", note="Old note")
-    client.force_login(learner)
+    learner_client = Client()
+    learner_client.force_login(learner)
     url = reverse("learning:track", args=[step.track.slug])
-    assert "Old title" in client.get(url).content.decode()
+    assert "Old title" in learner_client.get(url).content.decode()
 
-    step.title, step.description = "New title", "New words."
-    step.save()
-    link.resource.title = "New resource"
-    link.resource.save()
-    link.note = "New note"
-    link.save()
+    # A curator edits the step, its link's note and the resource in the admin.
+    step_edit = step_form_data(
+        step,
+        title="New title",
+        description="New words.",
+        **{
+            "step_resources-TOTAL_FORMS": 1,
+            "step_resources-INITIAL_FORMS": 1,
+            "step_resources-0-id": link.pk,
+            "step_resources-0-step": step.pk,
+            "step_resources-0-position": link.position,
+            "step_resources-0-resource": link.resource_id,
+            "step_resources-0-note": "New note",
+        },
+    )
+    resource = link.resource
+    resource_edit = resource_form_data(resource, title="New resource")
+    for change, data in [
+        (reverse("admin:content_step_change", args=[step.pk]), step_edit),
+        (reverse("admin:content_resource_change", args=[resource.pk]), resource_edit),
+    ]:
+        assert staff_client.post(change, data).status_code == 302
 
-    html = client.get(url).content.decode()
+    html = learner_client.get(url).content.decode()
     assert "New title" in html and "New words." in html
     assert "New resource" in html and "New note" in html
     assert "Old" not in html
