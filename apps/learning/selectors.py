@@ -1,6 +1,8 @@
 """What a learner sees, composed from content, progress and link health."""
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -9,14 +11,9 @@ from apps.accounts.models import User
 from apps.content.models import Step, StepResource, Track
 from apps.content.selectors import track_steps
 from apps.linkhealth.outcomes import Outcome
-from apps.linkhealth.selectors import resource_health_for
+from apps.linkhealth.selectors import track_resource_health
 from apps.progress.models import Status, StepProgress
-from apps.progress.selectors import (
-    Completion,
-    completion_for,
-    step_statuses_for,
-    track_completion_for,
-)
+from apps.progress.selectors import Completion, track_completion_for, track_statuses_for
 
 FINISHED = frozenset({Status.DONE, Status.SKIPPED})
 
@@ -32,55 +29,64 @@ class StepView:
     links: list[StepResource]
 
 
-@dataclass(frozen=True)
 class TrackView:
-    steps: list[StepView]
-    completion: Completion | None
-    #: Each resource's link health (``unknown``, ``ok``, ``broken``...), by resource id.
-    link_health: dict[int, str]
+    """A track page's data. The figures come at once; the steps (3 queries) only when
+    read, so a page whose step list is cached never loads them."""
+
+    def __init__(
+        self,
+        *,
+        track: Track,
+        statuses: dict[int, str] | None,
+        completion: Completion | None,
+        link_health: dict[int, str],
+    ) -> None:
+        self.track = track
+        #: The learner's status by step id (None for a visitor); untouched steps absent.
+        self.statuses = statuses
+        self.completion = completion
+        #: The link health (``ok``, ``broken``...) of the track's checked resources.
+        self.link_health = link_health
+        #: Changes whenever the learner's statuses or the link health change: with the
+        #: content revision, a cache key for the rendered steps.
+        facts = repr((sorted((statuses or {}).items()), sorted(link_health.items())))
+        self.fingerprint = hashlib.sha256(facts.encode()).hexdigest()
+
+    @cached_property
+    def steps(self) -> list[StepView]:
+        statuses = self.statuses or {}
+        views = []
+        for step in track_steps(track=self.track):
+            prerequisites = list(step.prerequisites.all())
+            waiting_on = [
+                p for p in prerequisites if statuses.get(p.pk, Status.TODO) not in FINISHED
+            ]
+            views.append(
+                StepView(
+                    step,
+                    statuses.get(step.pk, Status.TODO),
+                    waiting_on if self.statuses is not None else [],
+                    prerequisites,
+                    list(step.step_resources.all()),
+                )
+            )
+        return views
 
 
 def track_view_for(*, track: Track, user: User | None) -> TrackView:
-    """The track's steps with the learner's status on each and their completion.
-
-    Steps come from ``track_steps`` (3 queries: steps, prerequisites, resources), then
-    1 for the resources' link health; a signed-in learner adds 3 more (statuses, and
-    the 2 of ``completion_for``).
+    """The track's figures for the learner (or a visitor): 1 query for the link health of
+    its resources; a signed-in learner adds 2 (their statuses on its steps, their
+    completion). Reading ``steps`` adds the 3 of ``track_steps``.
     """
-    steps = list(track_steps(track=track))
-    health = resource_health_for(
-        link.resource_id for step in steps for link in step.step_resources.all()
-    )
+    health = track_resource_health(track_id=track.pk)
     if user is None or not user.is_authenticated:
-        return TrackView(
-            [
-                StepView(
-                    step,
-                    Status.TODO,
-                    [],
-                    list(step.prerequisites.all()),
-                    list(step.step_resources.all()),
-                )
-                for step in steps
-            ],
-            None,
-            health,
-        )
-    statuses = step_statuses_for(user_id=user.pk, step_ids=[s.pk for s in steps])
-    views = []
-    for step in steps:
-        prerequisites = list(step.prerequisites.all())
-        views.append(
-            StepView(
-                step,
-                statuses[step.pk],
-                [p for p in prerequisites if statuses.get(p.pk) not in FINISHED],
-                prerequisites,
-                list(step.step_resources.all()),
-            )
-        )
-    completion = completion_for(user_ids=[user.pk], track_ids=[track.pk])[(user.pk, track.pk)]
-    return TrackView(views, completion, health)
+        return TrackView(track=track, statuses=None, completion=None, link_health=health)
+    return TrackView(
+        track=track,
+        statuses=track_statuses_for(user_id=user.pk, track_id=track.pk),
+        completion=track_completion_for(user_id=user.pk, track_id=track.pk),
+        link_health=health,
+    )
 
 
 @dataclass(frozen=True)

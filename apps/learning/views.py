@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -53,14 +54,25 @@ def track_catalog(request: HttpRequest) -> HttpResponse:
 def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
     track = get_object_or_404(track_list(), slug=slug)
     view = track_view_for(track=track, user=request.user)  # type: ignore[arg-type]
+    # The step list is kept rendered, keyed by the view's fingerprint (statuses, link
+    # health) with the content revision; a learner's forms carry a token of their CSRF
+    # secret and the report forms the page's path, so both are part of the key too.
+    # Visitors see no forms: one list serves them all.
+    steps_key = f"visitor:{view.fingerprint}"
+    if request.user.is_authenticated:
+        get_token(request)
+        secret = request.META["CSRF_COOKIE"]
+        steps_key = f"{request.user.pk}:{view.fingerprint}:{secret}:{request.get_full_path()}"
     return render(
         request,
         "learning/track_detail.html",
         {
             "track": track,
-            "steps": view.steps,
+            "track_view": view,  # its steps are loaded only if the list is not cached
             "completion": view.completion,
             "link_health": view.link_health,
+            "steps_key": steps_key,
+            "steps_seconds": settings.STEPWISE_LEARNER_FRAGMENT_SECONDS,
         },
     )
 

@@ -30,6 +30,16 @@ def resource_health_for(resource_ids: Iterable[int]) -> dict[int, str]:
     return {pk: found.get(pk, Outcome.UNKNOWN.value) for pk in ids}
 
 
+def track_resource_health(*, track_id: int) -> dict[int, str]:
+    """Health of the checked resources linked from the track's steps, by resource id (1
+    query; a resource absent was never checked)."""
+    return dict(
+        ResourceHealth.objects.filter(resource__step_links__step__track_id=track_id)
+        .values_list("resource_id", "health")
+        .distinct()
+    )
+
+
 def links_due(*, now: datetime) -> QuerySet[Resource]:
     """Links to check now: never checked, ok and last checked long ago, failing and not today.
 

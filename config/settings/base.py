@@ -157,6 +157,10 @@ HEADLESS_ONLY = False
 
 # --- cache ------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# A learner's rendered step list on a track page, in the default (shared) cache, keyed by
+# everything it shows (content revision, their statuses, link health, CSRF secret), so
+# it is never stale; it only needs to expire to free the space of learners gone quiet.
+STEPWISE_LEARNER_FRAGMENT_SECONDS = env.int("STEPWISE_LEARNER_FRAGMENT_SECONDS", default=3600)
 # Content-only page fragments kept per process: the most recent this many.
 STEPWISE_FRAGMENT_MEMO_SIZE = env.int("STEPWISE_FRAGMENT_MEMO_SIZE", default=20000)
 # "fragments": `{% cache None <name> <values...> using="fragments" %}` around the parts of

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -5,7 +7,13 @@ from django.urls import reverse
 from apps.progress.models import Status
 from apps.progress.services import step_status_set
 from tests.content.admin_forms import resource_form_data, step_form_data
-from tests.factories import ResourceFactory, StepFactory, StepResourceFactory, TrackFactory
+from tests.factories import (
+    ResourceFactory,
+    StepFactory,
+    StepResourceFactory,
+    TrackFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -143,9 +151,13 @@ def test_catalog_query_budget(client, learner, django_assert_num_queries, tracks
 def test_track_page_query_budget(client, learner, django_assert_num_queries, tracks, steps):
     slug = _fill(tracks, steps, learner)
     client.force_login(learner)
-    # 1 session, 2 user, 3 track with figures, 4 steps, 5 prerequisites, 6 resources,
-    # 7 link health of the resources, 8 the learner's statuses, 9-10 completion
-    with django_assert_num_queries(10):
+    # 1 session, 2 user, 3 track with figures, 4 link health of its resources, 5 the
+    # learner's statuses, 6 completion; the step list: 7 steps, 8 prerequisites,
+    # 9 resources
+    with django_assert_num_queries(9):
+        client.get(reverse("learning:track", args=[slug]))
+    # Again, nothing changed: the step list comes rendered from the cache.
+    with django_assert_num_queries(6):
         client.get(reverse("learning:track", args=[slug]))
 
 
@@ -209,3 +221,38 @@ def test_track_page_shows_a_curators_edit_at_once(staff_client, learner):
     assert "New title" in html and "New words." in html
     assert "New resource" in html and "New note" in html
     assert "Old" not in html
+
+
+def test_the_cached_step_list_follows_statuses_link_health_and_the_learner(client, learner):
+    from apps.linkhealth.models import ResourceHealth
+    from apps.linkhealth.outcomes import Outcome
+
+    # Given: a track page seen once, so its step list is cached.
+    shell = StepFactory(key="shell", title="Shell")
+    git = StepFactory(track=shell.track, key="git", title="Git", position=9)
+    git.prerequisites.add(shell)
+    resource = StepResourceFactory(step=git).resource
+    url = reverse("learning:track", args=[shell.track.slug])
+    client.force_login(learner)
+    assert "Waiting on “Shell”" in client.get(url).content.decode()
+
+    # When the learner's status changes elsewhere (another device, the API)...
+    step_status_set(user=learner, step=shell, status="done")
+    html = client.get(url).content.decode()
+    assert "Waiting on" not in html
+    assert 'class="status status-done"' in html
+
+    # ...or a link is found broken, the page shows it.
+    ResourceHealth.objects.create(resource=resource, health=Outcome.BROKEN)
+    assert "this link may be broken" in client.get(url).content.decode()
+
+    # Another learner with the same statuses sees their own forms.
+    other = UserFactory()
+    step_status_set(user=other, step=shell, status="done")
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(other)
+    page = strict.get(url).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    status_url = reverse("learning:step-status", args=[shell.track.slug, "git"])
+    response = strict.post(status_url, {"status": "done", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
