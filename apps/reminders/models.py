@@ -162,3 +162,19 @@ class ReminderDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.user_id} ({self.window}): {self.status}"
+
+
+class BeatScheduleSync(models.Model):
+    """The window a beat task's schedule was last written for, from settings.
+
+    ``beat_schedules_sync`` compares it with the setting: the same (a curator may have
+    edited the schedule in admin since) and the schedule is left alone; different (the
+    setting changed) and the schedule is rewritten to match it.
+    """
+
+    task = models.CharField(max_length=200, unique=True, help_text="The Celery task name.")
+    window_minutes = models.PositiveIntegerField()
+    synced_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.task}: every {self.window_minutes} minutes"

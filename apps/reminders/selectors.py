@@ -10,6 +10,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import (
     Case,
     Count,
@@ -112,6 +113,22 @@ def window_start(moment: datetime) -> datetime:
     midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     elapsed = int((moment - midnight).total_seconds() // 60)
     return midnight + timedelta(minutes=elapsed - elapsed % minutes)
+
+
+def window_crontab(minutes: int) -> dict[str, str]:
+    """The crontab fields (UTC) that start a run at the start of every window of ``minutes``,
+    on the grid ``window_start`` uses: windows that divide an hour, or whole hours that
+    divide a day. Any other length has no crontab: ImproperlyConfigured."""
+    if minutes > 0 and 60 % minutes == 0:
+        return {"minute": "0" if minutes == 60 else f"*/{minutes}", "hour": "*"}
+    if minutes > 0 and minutes % 60 == 0 and (24 * 60) % minutes == 0:
+        hours = minutes // 60
+        return {"minute": "0", "hour": "0" if hours == 24 else f"*/{hours}"}
+    raise ImproperlyConfigured(
+        f"REMINDERS_WINDOW_MINUTES={minutes}: a window must divide an hour (1, 2, 3, 4, 5, 6, "
+        "10, 12, 15, 20, 30, 60) or be whole hours that divide a day (120, 180, 240, 360, "
+        "480, 720, 1440), so the beat's crontab starts each window."
+    )
 
 
 @cache

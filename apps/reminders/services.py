@@ -15,6 +15,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, TextField, Value, When
 from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from apps.accounts.models import User
 from apps.core.mail import messages_send
@@ -22,6 +23,7 @@ from apps.core.outbox import outbox_enqueue
 from apps.progress.models import ProgressEvent
 from apps.reminders.emails import reminder_message_render
 from apps.reminders.models import (
+    BeatScheduleSync,
     DeliveryKind,
     DeliveryStatus,
     Frequency,
@@ -33,6 +35,7 @@ from apps.reminders.selectors import (
     Selection,
     reminder_email_contexts,
     reminders_due_select,
+    window_crontab,
     zone_for,
 )
 
@@ -383,3 +386,55 @@ def reminder_deliveries_resend_pending(*, now: datetime | None = None) -> list[i
             ).update(claimed_at=now)
         _send_in_chunks(ids)
     return ids
+
+
+# --- the beat schedule ------------------------------------------------------------------------
+
+SEND_DUE_NAME = "Reminders: send the reminders due now"
+SEND_DUE_TASK = "reminders.send_due"
+# The window the data migrations scheduled the send-due task for (0004: the quarter hours).
+MIGRATIONS_WINDOW_MINUTES = 15
+
+
+@transaction.atomic
+def beat_schedules_sync() -> list[PeriodicTask]:
+    """Keep the send-due beat task starting every window of ``REMINDERS_WINDOW_MINUTES``.
+
+    Runs after every ``migrate``, so changing the setting and deploying is enough. The
+    window the schedule was last written for is kept (``BeatScheduleSync``; before the
+    first sync, the migrations' 15 minutes): while the setting still equals it, the
+    schedule is left as it is, so a curator's edit in admin (another minute, the task
+    disabled) stands; once the setting differs, the crontab is rewritten to the setting's
+    (name and enabled flag kept). A missing task is created. Returns the send-due tasks.
+    """
+    window = settings.REMINDERS_WINDOW_MINUTES
+    fields = window_crontab(window)
+    synced = (
+        BeatScheduleSync.objects.select_for_update()
+        .filter(task=SEND_DUE_TASK)
+        .values_list("window_minutes", flat=True)
+        .first()
+    )
+    tasks = list(PeriodicTask.objects.filter(task=SEND_DUE_TASK).order_by("pk"))
+    if tasks and (synced if synced is not None else MIGRATIONS_WINDOW_MINUTES) == window:
+        if synced is None:
+            BeatScheduleSync.objects.create(task=SEND_DUE_TASK, window_minutes=window)
+        return tasks
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        **fields, day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
+    )
+    if not tasks:
+        tasks = [
+            PeriodicTask.objects.create(
+                name=SEND_DUE_NAME, task=SEND_DUE_TASK, crontab=crontab, enabled=True
+            )
+        ]
+    previous = {task.crontab_id for task in tasks} - {crontab.pk}
+    for task in tasks:
+        task.interval, task.crontab = None, crontab
+        task.save()  # django-celery-beat tells a running beat to reload
+    CrontabSchedule.objects.filter(pk__in=previous, periodictask__isnull=True).delete()
+    BeatScheduleSync.objects.update_or_create(
+        task=SEND_DUE_TASK, defaults={"window_minutes": window}
+    )
+    return tasks

@@ -10,7 +10,8 @@ from apps.reminders.selectors import moment_parse
 
 @shared_task(name="reminders.send_due")
 def reminders_send_due(moment: str | None = None) -> int:
-    """The beat task (on the quarter hours): decide who is due now and fan out the sends.
+    """The beat task (each window of REMINDERS_WINDOW_MINUTES): decide who is due now and
+    fan out the sends.
 
     Also hands out deliveries whose send task was lost, and decides the window before (in
     case the last run came late or never).
