@@ -407,6 +407,8 @@ LOGGING["loggers"]["django_guid"] = {"level": "WARNING"}  # type: ignore[index]
 
 # --- reminders --------------------------------------------------------------
 # The beat task runs every N minutes; a learner is due when their reminder moment falls in it.
+# The beat's crontab follows it after every `migrate` (beat_schedules_sync); it must divide
+# an hour, or be whole hours that divide a day (system check reminders.E001).
 REMINDERS_WINDOW_MINUTES = env.int("REMINDERS_WINDOW_MINUTES", default=15)
 # "When I usually study": the modal local hour of progress over the last N days, else this hour.
 REMINDERS_USUAL_HOUR_DAYS = env.int("REMINDERS_USUAL_HOUR_DAYS", default=60)
