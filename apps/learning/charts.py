@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from apps.learning.selectors import fingerprint
 from apps.progress.selectors import ActivityDay
 
 CELL = 12  # px per square, gap included
@@ -27,6 +28,11 @@ class ActivityChart:
     total: int
     active_days: int
     weekday_labels: list[tuple[int, str]]
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes with what the chart shows: a cache key for the rendered chart."""
+        return fingerprint([(c.day, c.count) for c in self.cells])
 
 
 def _level(count: int) -> int:

@@ -18,6 +18,12 @@ from apps.progress.selectors import Completion, track_completion_for, track_stat
 FINISHED = frozenset({Status.DONE, Status.SKIPPED})
 
 
+def fingerprint(facts: object) -> str:
+    """A digest of what a rendered fragment shows (``facts`` has a faithful ``repr``):
+    with it in the key, a cached fragment is never stale."""
+    return hashlib.sha256(repr(facts).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class StepView:
     step: Step
@@ -49,8 +55,9 @@ class TrackView:
         self.link_health = link_health
         #: Changes whenever the learner's statuses or the link health change: with the
         #: content revision, a cache key for the rendered steps.
-        facts = repr((sorted((statuses or {}).items()), sorted(link_health.items())))
-        self.fingerprint = hashlib.sha256(facts.encode()).hexdigest()
+        self.fingerprint = fingerprint(
+            (sorted((statuses or {}).items()), sorted(link_health.items()))
+        )
 
     @cached_property
     def steps(self) -> list[StepView]:

@@ -6,6 +6,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,7 +22,7 @@ from apps.core.errors import ApplicationError
 from apps.core.http import HtmxHttpRequest
 from apps.core.ratelimit import rate_limit_exceeded
 from apps.learning.charts import activity_chart
-from apps.learning.selectors import step_change_view_for, track_view_for
+from apps.learning.selectors import fingerprint, step_change_view_for, track_view_for
 from apps.learning.services import user_data_export
 from apps.progress.forms import StepStatusForm
 from apps.progress.models import Source
@@ -81,10 +82,22 @@ def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     data = learner_dashboard(user=user)
+    # The track cards and the chart are kept rendered, keyed by what they show ("last
+    # active 3 hours ago" included, so they follow the clock), as a track's steps are.
+    cards = [
+        (e.track.pk, e.track.slug, e.track.title, e.completion, e.next_step)
+        for e in data.enrollments
+    ]
+    active = [naturaltime(e.last_activity_at) for e in data.enrollments]
     return render(
         request,
         "learning/dashboard.html",
-        {"dashboard": data, "chart": activity_chart(data.activity)},
+        {
+            "dashboard": data,
+            "chart": activity_chart(data.activity),
+            "cards_key": fingerprint((cards, active)),
+            "fragment_seconds": settings.STEPWISE_LEARNER_FRAGMENT_SECONDS,
+        },
     )
 
 

@@ -351,3 +351,16 @@ def test_too_many_changes_in_a_minute_are_refused_and_change_nothing(
     assert "wait a moment and try again" in htmx.content.decode()
     assert StepProgress.objects.get(user=learner).status == Status.SKIPPED
     assert ProgressEvent.objects.filter(user=learner).count() == 3
+
+
+def test_the_dashboards_cached_cards_and_chart_follow_each_change(client, learner, step):
+    # Given: a dashboard seen once, so its cards and chart are cached.
+    step_status_set(user=learner, step=step, status=Status.IN_PROGRESS)
+    client.force_login(learner)
+    html = client.get(reverse("learning:dashboard")).content.decode()
+    assert "0 of 2 steps done" in html and "1 progress change on 1 day" in html
+
+    # When the learner finishes the step, both show it at once.
+    step_status_set(user=learner, step=step, status=Status.DONE)
+    html = client.get(reverse("learning:dashboard")).content.decode()
+    assert "1 of 2 steps done" in html and "2 progress changes on 1 day" in html
