@@ -22,11 +22,16 @@ from apps.core.errors import ApplicationError
 from apps.core.http import HtmxHttpRequest
 from apps.core.ratelimit import rate_limit_exceeded
 from apps.learning.charts import activity_chart
-from apps.learning.selectors import fingerprint, step_change_view_for, track_view_for
+from apps.learning.selectors import (
+    fingerprint,
+    learner_dashboard_for,
+    step_change_view_for,
+    track_view_for,
+)
 from apps.learning.services import user_data_export
 from apps.progress.forms import StepStatusForm
 from apps.progress.models import Source
-from apps.progress.selectors import learner_dashboard, step_statuses_for
+from apps.progress.selectors import step_statuses_for
 from apps.progress.services import step_status_set
 
 
@@ -81,7 +86,7 @@ def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    data = learner_dashboard(user=user)
+    data = learner_dashboard_for(user=user)
     # The track cards and the chart are kept rendered, keyed by what they show ("last
     # active 3 hours ago" included, so they follow the clock), as a track's steps are.
     cards = [

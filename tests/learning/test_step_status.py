@@ -181,11 +181,17 @@ def _fill(learner, tracks: int, steps: int) -> None:
 def test_dashboard_query_budget(client, learner, django_assert_num_queries, tracks, steps):
     _fill(learner, tracks, steps)
     client.force_login(learner)
-    # 1 session, 2 user, then learner_dashboard: 3 enrollments+tracks, 4-5 completion,
-    # 6 steps, 7 prerequisite edges, 8 finished steps, 9 activity per day, 10 recent
+    # 1 session, 2 user, 3 the version of the learner's dashboard (last event,
+    # enrollments, content revision), then learner_dashboard: 4 enrollments+tracks,
+    # 5 completion, 6 steps, 7 prerequisite edges, 8 finished steps, 9 activity per day,
+    # 10 recent
     with django_assert_num_queries(10):
         response = client.get(reverse("learning:dashboard"))
     assert response.content.decode().count('class="card enrollment"') == tracks
+    # Again, nothing changed: the dashboard's data come from the cache.
+    with django_assert_num_queries(3):
+        again = client.get(reverse("learning:dashboard"))
+    assert again.content.decode().count('class="card enrollment"') == tracks
 
 
 def _track_with_dependents(steps: int, dependents: int):
@@ -364,3 +370,15 @@ def test_the_dashboards_cached_cards_and_chart_follow_each_change(client, learne
     step_status_set(user=learner, step=step, status=Status.DONE)
     html = client.get(reverse("learning:dashboard")).content.decode()
     assert "1 of 2 steps done" in html and "2 progress changes on 1 day" in html
+
+
+def test_the_cached_dashboard_follows_an_enrollment_without_a_change(client, learner, step):
+    from apps.progress.services import track_enroll
+
+    client.force_login(learner)
+    assert "Pick your first track" in client.get(reverse("learning:dashboard")).content.decode()
+
+    track_enroll(user=learner, track_id=step.track_id)
+
+    html = client.get(reverse("learning:dashboard")).content.decode()
+    assert step.track.title in html and "0 of 2 steps done" in html
