@@ -20,8 +20,8 @@ from apps.progress.selectors import (
     Completion,
     Dashboard,
     learner_dashboard,
+    learner_track_progress,
     track_completion_for,
-    track_statuses_for,
 )
 
 FINISHED = frozenset({Status.DONE, Status.SKIPPED})
@@ -91,16 +91,17 @@ class TrackView:
 
 def track_view_for(*, track: Track, user: User | None) -> TrackView:
     """The track's figures for the learner (or a visitor): 1 query for the link health of
-    its resources; a signed-in learner adds 2 (their statuses on its steps, their
-    completion). Reading ``steps`` adds the 3 of ``track_steps``.
+    its resources; a signed-in learner adds 1 (their statuses and completion, from
+    ``learner_track_progress``). Reading ``steps`` adds the 3 of ``track_steps``.
     """
     health = track_resource_health(track_id=track.pk)
     if user is None or not user.is_authenticated:
         return TrackView(track=track, statuses=None, completion=None, link_health=health)
+    progress = learner_track_progress(user_id=user.pk, track_id=track.pk)
     return TrackView(
         track=track,
-        statuses=track_statuses_for(user_id=user.pk, track_id=track.pk),
-        completion=track_completion_for(user_id=user.pk, track_id=track.pk),
+        statuses=progress.statuses,
+        completion=progress.completion,
         link_health=health,
     )
 

@@ -173,16 +173,6 @@ def track_completion_for(*, user_id: int, track_id: int) -> Completion:
     return learner_completions_for(user_id=user_id, track_ids=[track_id])[track_id]
 
 
-def track_statuses_for(*, user_id: int, track_id: int) -> dict[int, str]:
-    """The learner's status on each step of the track they touched, by step id (1 query;
-    a step absent is to do)."""
-    return dict(
-        StepProgress.objects.filter(user_id=user_id, step__track_id=track_id).values_list(
-            "step_id", "status"
-        )
-    )
-
-
 def step_statuses_for(*, user_id: int, step_ids: Iterable[int]) -> dict[int, str]:
     """The learner's status on each step asked for (steps never touched are to do)."""
     ids = list(step_ids)
@@ -454,6 +444,26 @@ def track_progress_for(
         statuses=statuses,
         completion=completion_of_steps(
             user_id=user.pk, track_id=track.pk, steps=steps, statuses=statuses
+        ),
+    )
+
+
+def learner_track_progress(*, user_id: int, track_id: int) -> TrackProgress:
+    """The learner's status on each step of the track they touched (a step absent is to
+    do) and their completion of it, in 1 query: the track's steps with their status."""
+    steps, statuses = [], {}
+    for step_id, optional, minutes, status in (
+        Step.objects.filter(track_id=track_id)
+        .alias(mine=FilteredRelation("progress", condition=Q(progress__user_id=user_id)))
+        .values_list("id", "is_optional", "estimated_minutes", "mine__status")
+    ):
+        steps.append((step_id, optional, minutes))
+        if status is not None:
+            statuses[step_id] = status
+    return TrackProgress(
+        statuses=statuses,
+        completion=completion_of_steps(
+            user_id=user_id, track_id=track_id, steps=steps, statuses=statuses
         ),
     )
 

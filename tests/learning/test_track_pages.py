@@ -152,12 +152,12 @@ def test_track_page_query_budget(client, learner, django_assert_num_queries, tra
     slug = _fill(tracks, steps, learner)
     client.force_login(learner)
     # 1 session, 2 user, 3 track with figures, 4 link health of its resources, 5 the
-    # learner's statuses, 6 completion; the step list: 7 steps, 8 prerequisites,
-    # 9 resources
-    with django_assert_num_queries(9):
+    # learner's statuses and completion; the step list: 6 steps, 7 prerequisites,
+    # 8 resources
+    with django_assert_num_queries(8):
         client.get(reverse("learning:track", args=[slug]))
     # Again, nothing changed: the step list comes rendered from the cache.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         client.get(reverse("learning:track", args=[slug]))
 
 
