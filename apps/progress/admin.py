@@ -1,22 +1,9 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.progress.models import Enrollment, ProgressEvent, StepProgress
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Staff can look at progress; only learners (through the services) change it."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+# Staff can look at progress; only learners (through the services) change it.
 
 
 @admin.register(Enrollment)
