@@ -3,6 +3,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
@@ -39,11 +40,9 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    from config.celery_app import app
-
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if current_app.conf.task_always_eager:
         return  # tasks run in-process: there is no broker to ask
-    with app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=settings.READYZ_TIMEOUT_SECONDS)
 
 
