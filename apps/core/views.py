@@ -12,6 +12,9 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
+from apps.core.api.errors import error_body
+from apps.core.json_guard import headless_error
+
 logger = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait before retrying a 503.
@@ -82,9 +85,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith(("/api/", "/_allauth/")) or "json" in request.headers.get(
-        "Accept", ""
-    )
+    return request.path.startswith("/api/") or "json" in request.headers.get("Accept", "")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -102,10 +103,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
         code, message = "unavailable", "Stepwise is briefly unavailable. Please retry shortly."
     else:
         code, message = "server_error", "Something went wrong on our side. Please retry."
-    if _wants_json(request):
-        response: HttpResponse = JsonResponse(
-            {"error": {"code": code, "message": message, "fields": {}}}, status=status
-        )
+    response: HttpResponse
+    if request.path.startswith("/_allauth/"):
+        response = headless_error(status, code, message)
+    elif _wants_json(request):
+        response = JsonResponse(error_body(code, message), status=status)
     else:
         response = HttpResponse(
             render_to_string("5xx.html", {"status": status, "message": message}),

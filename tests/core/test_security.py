@@ -1,6 +1,7 @@
 """Security a deployment relies on: staff sign-in limits and MFA, no inline script anywhere,
 links in email on the public origin."""
 
+import json
 import re
 
 import pytest
@@ -180,3 +181,25 @@ def test_the_proxy_count_of_the_api_also_serves_the_sign_in_limits():
     from django.conf import settings
 
     assert settings.REST_FRAMEWORK["NUM_PROXIES"] == settings.ALLAUTH_TRUSTED_PROXY_COUNT
+
+
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/api/v1/tracks/", lambda body: body["error"]["code"] == "unavailable"),
+        ("/_allauth/app/v1/auth/login", lambda body: body["errors"][0]["code"] == "unavailable"),
+    ],
+)
+def test_a_database_outage_answers_503_in_each_endpoints_error_shape(rf, path, shape):
+    from django.db import OperationalError
+
+    from apps.core.views import server_error
+
+    try:
+        raise OperationalError("the server closed the connection")
+    except OperationalError:
+        response = server_error(rf.get(path))
+
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert shape(json.loads(response.content))
