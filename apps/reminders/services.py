@@ -1,5 +1,6 @@
 """State changes for reminders. Views, API views, admin, tasks and commands call these."""
 
+import time
 import uuid
 import zoneinfo
 from collections import Counter, defaultdict
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from apps.accounts.models import User
-from apps.core.mail import messages_send
+from apps.core.mail import messages_send_each
 from apps.core.outbox import outbox_enqueue
 from apps.progress.models import ProgressEvent
 from apps.reminders.emails import reminder_message_render
@@ -41,6 +42,8 @@ from apps.reminders.selectors import (
 
 TURNED_OFF = "Not sent: the learner turned reminders off."
 TIME_LIMIT = "Not sent: the send task reached its time limit first."
+OUT_OF_LEASE = "Not sent: the send task ran past half its claim; handed back."
+INTERRUPTED = "Interrupted while sending (worker lost) on every attempt."
 
 EDITABLE_FIELDS = ("reminder_frequency", "reminder_weekday", "reminder_hour", "weekly_goal")
 
@@ -246,30 +249,55 @@ class SendOutcome:
 
 
 def reminder_deliveries_send(*, delivery_ids: list[int]) -> SendOutcome:
-    """Send the pending deliveries among ``delivery_ids`` over one email connection.
+    """Send the deliveries among ``delivery_ids`` that are due a send, over one connection.
 
-    A delivery is claimed (pending → sending) by one atomic update first, so two workers
-    given the same ids never both send it. Failures go back to pending for a retry with
-    backoff, or end as failed with the error after the last attempt.
+    A delivery is claimed (pending → sending, one attempt counted) by one atomic update
+    first, so two workers given the same ids never both send it. So is one left "sending"
+    by a run that died (worker killed): after ``REMINDERS_SENDING_STALE_MINUTES`` its claim
+    has lapsed and it is sent again, or fails for good once it has used every attempt.
+
+    Each delivery is recorded sent, and committed, as soon as the mail server accepts its
+    message, before the next message goes out: a run killed mid-batch leaves sent what went
+    out, and at most the one message in flight on its connection is sent a second time by
+    whoever takes the lapsed claim over. Call it outside a transaction (a task does), or
+    those commits only happen with the caller's.
+
+    The run never sends past half the claim's lifetime: what is left by then goes back to
+    pending, so no run is still sending when another may take its deliveries over. Failures
+    go back to pending for a retry with backoff, or end as failed with the error after
+    the last attempt.
     """
     outcome = SendOutcome()
+    started = time.monotonic()
     claim, now = uuid.uuid4(), timezone.now()
+    lease = timedelta(minutes=settings.REMINDERS_SENDING_STALE_MINUTES)
+    lapsed = Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - lease)
     # In the same update: a scheduled reminder whose learner turned reminders off since
-    # (unsubscribed) is recorded as skipped instead of sent.
+    # (unsubscribed) is recorded as skipped instead of sent; one whose every attempt was
+    # interrupted ends failed.
     turned_off = Q(kind__in=SCHEDULED_KINDS) & Exists(
         ReminderPreferences.objects.filter(
             user_id=OuterRef("user_id"), reminder_frequency=Frequency.OFF
         )
     )
-    ReminderDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
+    worn_out = lapsed & Q(attempts__gte=settings.REMINDERS_SEND_MAX_ATTEMPTS)
+    ReminderDelivery.objects.filter(pk__in=delivery_ids).filter(
+        Q(status=DeliveryStatus.PENDING) | lapsed
+    ).update(
         status=Case(
             When(turned_off, then=Value(DeliveryStatus.SKIPPED)),
+            When(worn_out, then=Value(DeliveryStatus.FAILED)),
             default=Value(DeliveryStatus.SENDING),
         ),
         error=Case(
             When(turned_off, then=Value(TURNED_OFF)),
+            When(worn_out, then=Value(INTERRUPTED)),
             default=F("error"),
             output_field=TextField(),
+        ),
+        attempts=Case(
+            When(turned_off | worn_out, then=F("attempts")),
+            default=F("attempts") + 1,
         ),
         claim_id=claim,
         claimed_at=now,
@@ -297,13 +325,65 @@ def reminder_deliveries_send(*, delivery_ids: list[int]) -> SendOutcome:
         # out, every delivery is handed back.
         messages = {}
         errors = dict.fromkeys((d.pk for d in deliveries), _describe(exc))
-    for pk, (_, error) in zip(list(messages), messages_send(list(messages.values())), strict=True):
-        if error is None:
-            outcome.sent.append(pk)
-        else:
-            errors[pk] = _describe(error)
-    _record(deliveries=deliveries, sent=outcome.sent, errors=errors, outcome=outcome)
+    _send_recording_each(
+        messages=messages,
+        claim=claim,
+        send_until=started + lease.total_seconds() / 2,
+        errors=errors,
+        outcome=outcome,
+    )
+    if errors:
+        _record(deliveries=deliveries, claim=claim, errors=errors, outcome=outcome)
     return outcome
+
+
+def _send_recording_each(
+    *,
+    messages: dict[int, EmailMessage],
+    claim: uuid.UUID,
+    send_until: float,
+    errors: dict[int, str],
+    outcome: SendOutcome,
+) -> None:
+    """Send the messages one by one, committing each accepted one as sent before the next.
+
+    Fills ``outcome.sent`` and ``errors``; messages never tried get an error too, so they
+    are handed back.
+    """
+    pks = list(messages)
+    accepted: int | None = None  # accepted by the server, not yet recorded
+    done = 0
+    sends = messages_send_each(list(messages.values()), until=lambda: time.monotonic() < send_until)
+    try:
+        for pk, (_, error) in zip(pks, sends, strict=False):
+            done += 1
+            if error is not None:
+                errors[pk] = _describe(error)
+                continue
+            accepted = pk
+            if not _record_sent(pk=pk, claim=claim):
+                # The claim was taken over (this run outlived it): stop, send nothing more.
+                break
+            accepted = None
+            outcome.sent.append(pk)
+    except SoftTimeLimitExceeded:
+        # Out of time while recording: what the server accepted is recorded all the same.
+        if accepted is not None and _record_sent(pk=accepted, claim=claim):
+            outcome.sent.append(accepted)
+    finally:
+        sends.close()  # quits the connection
+    for pk in pks[done:]:
+        errors.setdefault(pk, OUT_OF_LEASE if time.monotonic() >= send_until else TIME_LIMIT)
+
+
+def _record_sent(*, pk: int, claim: uuid.UUID) -> bool:
+    """Record one delivery sent, committed at once (outside a transaction). False when the
+    delivery is no longer this run's to record."""
+    return bool(
+        ReminderDelivery.objects.filter(
+            pk=pk, claim_id=claim, status=DeliveryStatus.SENDING
+        ).update(status=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -318,47 +398,56 @@ def _describe(exc: BaseException) -> str:
 def _record(
     *,
     deliveries: list[ReminderDelivery],
-    sent: list[int],
+    claim: uuid.UUID,
     errors: dict[int, str],
     outcome: SendOutcome,
 ) -> None:
-    now = timezone.now()
-    if sent:
-        ReminderDelivery.objects.filter(pk__in=sent).update(
-            status=DeliveryStatus.SENT, sent_at=now, attempts=F("attempts") + 1, error=""
-        )
+    """Record what did not go out: back to pending for a retry, or failed after the last
+    attempt. (What went out is recorded as it goes.)"""
     max_attempts = settings.REMINDERS_SEND_MAX_ATTEMPTS
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for delivery in deliveries:
         if delivery.pk not in errors:
             continue
-        final = delivery.attempts + 1 >= max_attempts
+        # The claim counted this attempt.
+        final = delivery.attempts >= max_attempts
         status: str = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
         groups[(status, errors[delivery.pk])].append(delivery.pk)
         if final:
             outcome.failed.append(delivery.pk)
         else:
             outcome.retry.append(delivery.pk)
-            backoff = settings.REMINDERS_SEND_BACKOFF_SECONDS * 2**delivery.attempts
+            backoff = settings.REMINDERS_SEND_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
             outcome.retry_in = max(
                 outcome.retry_in, min(backoff, settings.REMINDERS_SEND_BACKOFF_MAX_SECONDS)
             )
     for (status, error), ids in groups.items():
-        ReminderDelivery.objects.filter(pk__in=ids).update(
-            status=status, error=error, attempts=F("attempts") + 1, claim_id=None
-        )
+        # Only rows this run still holds: never undo what another run recorded.
+        held = ReminderDelivery.objects.filter(claim_id=claim, status=DeliveryStatus.SENDING)
+        held.filter(pk__in=ids).update(status=status, error=error, claim_id=None)
 
 
-def reminder_deliveries_fail_stale(*, now: datetime | None = None) -> int:
-    """Deliveries left "sending" by a lost worker: recorded as failed, never sent twice."""
+def reminder_deliveries_resume_interrupted(*, now: datetime | None = None) -> list[int]:
+    """Hand deliveries left "sending" by a lost worker back to the send tasks.
+
+    Their claim lapsed ``REMINDERS_SENDING_STALE_MINUTES`` after it was taken (no run sends
+    past half of it), so whoever held them is gone. What that run sent is already recorded
+    sent and stays so; these went out at most as the one message in flight when it died.
+    The send task takes the lapsed claims over (or fails a delivery that used every
+    attempt). A redelivered send task (acknowledged late) does the same by itself.
+    """
     now = now or timezone.now()
     stale_before = now - timedelta(minutes=settings.REMINDERS_SENDING_STALE_MINUTES)
-    return ReminderDelivery.objects.filter(
-        status=DeliveryStatus.SENDING, claimed_at__lt=stale_before
-    ).update(
-        status=DeliveryStatus.FAILED,
-        error="Interrupted while sending (worker lost); not resent to avoid a duplicate.",
-    )
+    with transaction.atomic():
+        ids = list(
+            ReminderDelivery.objects.filter(
+                status=DeliveryStatus.SENDING, claimed_at__lt=stale_before
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        _send_in_chunks(ids)
+    return ids
 
 
 def reminder_deliveries_resend_pending(*, now: datetime | None = None) -> list[int]:

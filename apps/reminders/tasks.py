@@ -19,7 +19,7 @@ def reminders_send_due(moment: str | None = None) -> int:
     ``moment`` (ISO-8601; a time without zone is UTC) re-runs a past window; a re-run sends
     nothing already sent.
     """
-    services.reminder_deliveries_fail_stale()
+    services.reminder_deliveries_resume_interrupted()
     services.reminder_deliveries_resend_pending()
     now = moment_parse(moment) if moment else timezone.now()
     results = services.reminders_due_catch_up(now=now)

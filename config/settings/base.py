@@ -422,8 +422,11 @@ REMINDERS_SEND_MAX_ATTEMPTS = env.int("REMINDERS_SEND_MAX_ATTEMPTS", default=4)
 # Retry n waits BACKOFF * 2**(n-1) seconds, capped.
 REMINDERS_SEND_BACKOFF_SECONDS = env.float("REMINDERS_SEND_BACKOFF_SECONDS", default=60.0)
 REMINDERS_SEND_BACKOFF_MAX_SECONDS = env.float("REMINDERS_SEND_BACKOFF_MAX_SECONDS", default=3600.0)
-# A delivery left "sending" this long was interrupted (worker lost); it is failed, not resent.
-REMINDERS_SENDING_STALE_MINUTES = env.int("REMINDERS_SENDING_STALE_MINUTES", default=30)
+# How long a send task's claim on its deliveries lasts. The task sends for at most half of it
+# (then hands the rest back); a delivery still "sending" after it was left by a lost worker
+# and is sent again (at most the one message in flight then goes out twice). Keep it above
+# twice the send task's hard time limit (CELERY_TASK_TIME_LIMIT).
+REMINDERS_SENDING_STALE_MINUTES = env.float("REMINDERS_SENDING_STALE_MINUTES", default=30.0)
 # A delivery still "pending" this long after it was created or last handed to a send task lost
 # its task (not enqueued, or a worker died before enqueueing the retry): the beat hands it out
 # again. Keep it above the backoff cap so a retry waiting for its turn is left alone.
