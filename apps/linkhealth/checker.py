@@ -12,12 +12,14 @@ Safety: before every request (each redirect hop and every provider-rule request)
 the host is resolved here, every address must be public (or inside
 ``LINK_CHECK_ALLOWED_NETWORKS``), and the connection goes to the checked address
 with the original ``Host`` header and TLS server name, so no second lookup can
-point it elsewhere.
+point it elsewhere: the HTTP client (aiohttp, whose C parser keeps the per-request
+CPU low) asks ``GuardedResolver`` for addresses, which hands back only the checked ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import ipaddress
 import queue
@@ -27,7 +29,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -35,7 +37,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, cast
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
@@ -196,7 +199,8 @@ class PermanentError(Exception):
 @dataclass
 class Answer:
     status: int
-    headers: httpx.Headers
+    #: Case-insensitive, as HTTP header names are.
+    headers: Mapping[str, str]
     body: bytes
     method: str
 
@@ -239,7 +243,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def looks_like_challenge(headers: httpx.Headers, body: bytes) -> bool:
+def looks_like_challenge(headers: Mapping[str, str], body: bytes) -> bool:
     if headers.get("cf-mitigated", "").lower() == "challenge":
         return True
     lowered = body[:16384].lower()
@@ -257,6 +261,39 @@ def _is_home(path: str) -> bool:
     return path.strip("/") in {"", "index.html", "index.php", "home", "en", "en-us"}
 
 
+class GuardedResolver(AbstractResolver):
+    """aiohttp's only source of addresses: the checker's own lookups, already checked.
+
+    ``_request`` resolves (and refuses) every host before sending, so the connection
+    is made to an address that passed the check, never to a second lookup's answer.
+    """
+
+    def __init__(self, checker: LinkChecker) -> None:
+        self._checker = checker
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        try:
+            addresses = await self._checker._resolve(host.lower(), port)
+        except (RefusedError, NotFoundError, TransientError) as exc:
+            raise OSError(str(exc)) from exc
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
 class LinkChecker:
     """Check many URLs concurrently. Use as ``async with LinkChecker(config) as checker``."""
 
@@ -264,7 +301,7 @@ class LinkChecker:
         self.config = config
         self._global: asyncio.Semaphore | None = None
         self._gates: dict[str, HostGate] = {}
-        self._clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
+        self._session: aiohttp.ClientSession | None = None
         self._dns: dict[tuple[str, int], list[IPAddress] | BaseException] = {}
         self._dns_locks: dict[tuple[str, int], asyncio.Lock] = {}
         #: Lookups finished per name, and the last one that failed for now: callers
@@ -272,7 +309,6 @@ class LinkChecker:
         self._dns_lookups: dict[tuple[str, int], int] = {}
         self._dns_failed: dict[tuple[str, int], TransientError] = {}
         self._resolver: ThreadPoolExecutor | None = None
-        self._tls: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> LinkChecker:
         self._global = asyncio.Semaphore(self.config.concurrency)
@@ -281,11 +317,30 @@ class LinkChecker:
         self._resolver = ThreadPoolExecutor(
             max_workers=max(1, self.config.concurrency), thread_name_prefix="link-dns"
         )
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self),
+            use_dns_cache=False,  # the resolver keeps the run's checked answers itself
+            limit=self.config.concurrency,
+            # A pool is per (host, port, TLS): a connection made for one server name is
+            # never reused for another name that happens to share the address.
+            limit_per_host=self.config.per_host,
+            ssl=ssl.create_default_context(),
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            trust_env=False,  # a proxy from the environment would undo the address check
+            auto_decompress=False,  # the body is read raw and capped (see _read_capped)
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(
+                total=self.config.timeout, sock_connect=self.config.connect_timeout
+            ),
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
         if self._resolver is not None:
             # A lookup stuck in the resolver must not hold the end of the run.
             self._resolver.shutdown(wait=False, cancel_futures=True)
@@ -296,16 +351,35 @@ class LinkChecker:
     async def check_many(
         self, urls: Iterable[str], on_result: Callable[[CheckResult], None] | None = None
     ) -> dict[str, CheckResult]:
-        """Check each distinct URL once; ``on_result`` hears of each as soon as it is done."""
+        """Check each distinct URL once; ``on_result`` hears of each as soon as it is done.
+
+        Each host's URLs are taken in order by a few workers of its own (twice the
+        per-host cap, so a URL waiting out a backoff leaves its slot to the next),
+        rather than one task per URL: thousands of tasks queued at the gates would
+        cost their start-up before the first request goes out.
+        """
         results: dict[str, CheckResult] = {}
+        by_host: dict[str, collections.deque[str]] = {}
+        for url in dict.fromkeys(urls):
+            host = (urlsplit(url).hostname or "").lower()
+            by_host.setdefault(host, collections.deque()).append(url)
 
-        async def one(url: str) -> None:
-            result = await self.check(url)
-            results[url] = result
-            if on_result is not None:
-                on_result(result)
+        async def worker(queue: collections.deque[str]) -> None:
+            while queue:
+                url = queue.popleft()
+                result = await self.check(url)
+                results[url] = result
+                if on_result is not None:
+                    on_result(result)
 
-        await asyncio.gather(*(one(url) for url in dict.fromkeys(urls)))
+        workers_per_host = 2 * max(1, self.config.per_host)
+        await asyncio.gather(
+            *(
+                worker(queue)
+                for queue in by_host.values()
+                for _ in range(min(len(queue), workers_per_host))
+            )
+        )
         return results
 
     async def check(self, url: str) -> CheckResult:
@@ -435,9 +509,9 @@ class LinkChecker:
             last = attempt == attempts - 1
             wait: float | None = None
             try:
-                addresses = await self._resolve(host, port)
+                await self._resolve(host, port)  # refused or unknown names stop here
                 async with gate.slot(), self._global_slots():
-                    answer = await self._send(url, method, scheme, host, port, addresses[0])
+                    answer = await self._send(url, method)
             except TransientError:
                 if last:
                     raise
@@ -463,49 +537,42 @@ class LinkChecker:
             delay = self.config.backoff * (2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311
         await asyncio.sleep(delay)
 
-    async def _send(
-        self, url: str, method: str, scheme: str, host: str, port: int, address: IPAddress
-    ) -> Answer:
-        target = httpx.URL(url)
-        pinned = target.copy_with(host=str(address))
+    async def _send(self, url: str, method: str) -> Answer:
+        if self._session is None:
+            raise RuntimeError("use LinkChecker as an async context manager")
         headers = {
-            "Host": target.netloc.decode("ascii"),
             "User-Agent": self.config.user_agent,
             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
             "Accept-Language": "en",
             # The body is read raw and capped; a compressed one would hide every marker.
             "Accept-Encoding": "identity",
         }
-        extensions: dict[str, Any] = {}
-        if scheme == "https":
-            extensions["sni_hostname"] = target.raw_host.decode("ascii")
-        client = self._client(scheme, host, port)
-        request = client.build_request(method, pinned, headers=headers, extensions=extensions)
         try:
             async with asyncio.timeout(self.config.timeout):
-                response = await client.send(request, stream=True)
-                try:
-                    # Reading to the end (empty for HEAD) keeps the connection reusable.
+                async with self._session.request(
+                    method, url, headers=headers, allow_redirects=False
+                ) as response:
+                    # Reading to the end (empty for HEAD) keeps the connection reusable;
+                    # a body cut at the cap closes it instead.
                     body = await self._read_capped(response)
-                finally:
-                    await response.aclose()
         except TimeoutError as exc:
             raise TransientError(f"timed out after {self.config.timeout:g} s") from exc
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"timed out: {type(exc).__name__}") from exc
-        except httpx.ConnectError as exc:
-            if isinstance(exc.__cause__, ssl.SSLError) or "CERTIFICATE" in str(exc):
-                raise PermanentError(f"TLS failed: {exc}") from exc
-            raise TransientError(f"connection failed: {exc or type(exc).__name__}") from exc
-        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+        except aiohttp.InvalidUrlClientError as exc:
+            # e.g. 2130706433 or 127.1 for 127.0.0.1: spellings that only hide an address.
+            raise RefusedError(f"not a URL the checker will fetch: {exc}") from exc
+        except aiohttp.ClientSSLError as exc:
+            raise PermanentError(f"TLS failed: {exc}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise TransientError(f"connection failed: {exc.os_error or exc}") from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             raise TransientError(f"connection reset: {exc or type(exc).__name__}") from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientPayloadError as exc:
+            raise TransientError(f"connection reset: {exc}") from exc
+        except (aiohttp.ClientError, ValueError) as exc:
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
-        return Answer(
-            status=response.status_code, headers=response.headers, body=body, method=method
-        )
+        return Answer(status=response.status, headers=response.headers, body=body, method=method)
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         """Up to ``body_cap`` bytes of the body, gunzipped if the server compressed it anyway.
 
         Decompression is bounded by the cap too, so a small compressed bomb stays small.
@@ -517,7 +584,7 @@ class LinkChecker:
             decoder = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # gzip or zlib header
         chunks: list[bytes] = []
         size = 0
-        async for raw in response.aiter_raw():
+        while raw := await response.content.readany():
             chunk = raw
             if decoder is not None:
                 try:
@@ -543,26 +610,6 @@ class LinkChecker:
             gate = self._gates[host] = HostGate(self.config.per_host, self.config.host_interval)
         return gate
 
-    def _client(self, scheme: str, host: str, port: int) -> httpx.AsyncClient:
-        # One client per origin: a TLS connection made for one server name is never
-        # reused for another name that happens to share the address.
-        key = (scheme, host, port)
-        client = self._clients.get(key)
-        if client is None:
-            if self._tls is None:  # loading the CA bundle once, not once per origin
-                self._tls = httpx.create_ssl_context()
-            client = self._clients[key] = httpx.AsyncClient(
-                verify=self._tls,
-                follow_redirects=False,
-                trust_env=False,  # a proxy from the environment would undo the address check
-                timeout=httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout),
-                limits=httpx.Limits(
-                    max_connections=self.config.per_host,
-                    max_keepalive_connections=self.config.per_host,
-                ),
-            )
-        return client
-
     def _allowed(self, address: IPAddress) -> bool:
         if any(address in network for network in self.config.allowed_networks):
             return True
@@ -570,6 +617,11 @@ class LinkChecker:
 
     async def _resolve(self, host: str, port: int) -> list[IPAddress]:
         key = (host, port)
+        cached = self._dns.get(key)
+        if cached is not None:  # the common case, without queueing on the lock
+            if isinstance(cached, BaseException):
+                raise cached
+            return cached
         lock = self._dns_locks.setdefault(key, asyncio.Lock())
         lookups_before = self._dns_lookups.get(key, 0)
         async with lock:

@@ -32,7 +32,9 @@ Route = Reply | list[Reply] | Callable[[str, str], Reply]
 class Farm:
     """Start with ``Farm().start()``; add routes with ``farm.route(path, ...)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        #: Any 127.x.y.z works on Linux, where the whole of 127.0.0.0/8 is loopback.
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.hits: Counter[tuple[str, str]] = Counter()
         self.active = 0
@@ -53,7 +55,7 @@ class Farm:
 
     def url(self, path: str) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return f"http://{self.host}:{self.server.server_address[1]}{path}"
 
     @property
     def port(self) -> int:
@@ -151,7 +153,7 @@ class Farm:
                     farm.bytes_sent[self.path] = sent
                     self.close_connection = True
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((self.host, 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True

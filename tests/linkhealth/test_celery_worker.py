@@ -23,7 +23,7 @@ from apps.linkhealth.services import link_check_run_create
 from tests.broker import publishing_to, within
 from tests.celery_worker import celery_worker
 from tests.factories import ResourceFactory
-from tests.linkhealth.farm import Reply
+from tests.linkhealth.farm import Farm, Reply
 from tests.production import own_redis
 
 # Link health's own Redis database, so other suites' workers never take these tasks.
@@ -35,32 +35,35 @@ CHUNK = "apps.linkhealth.tasks.links_check_chunk"
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm):
+    # Three hosts (three loopback addresses, one farm each), two links each: a host's
+    # links stay in one chunk, so three chunks of two.
+    farms = [farm, Farm(host="127.0.0.2").start(), Farm(host="127.0.0.3").start()]
     paths = [f"/page{n}" for n in range(5)] + ["/gone"]
-    for path in paths[:-1]:
-        farm.route(path)
-    farm.route("/gone", status=404)
-    # Three host names for the farm (spellings of 127.0.0.1 any resolver knows), two
-    # links each: a host's links stay in one chunk, so three chunks of two.
-    hosts = ["127.0.0.1", "127.0.0.1", "127.1", "127.1", "2130706433", "2130706433"]
+    for index, path in enumerate(paths):
+        farms[index // 2].route(path, status=404 if path == "/gone" else 200)
     resources = [
-        ResourceFactory(url=f"http://{host}:{farm.port}{path}")
-        for host, path in zip(hosts, paths, strict=True)
+        ResourceFactory(url=farms[index // 2].url(path)) for index, path in enumerate(paths)
     ]
 
     env = {
-        "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.0/29",
         "LINK_CHECK_CHUNK_SIZE": "2",
         "LINK_CHECK_TIMEOUT_SECONDS": "2",
     }
-    with celery_worker(redis_db=REDIS_DB, env=env, pool="threads", concurrency=2) as worker:
-        # What beat sends every hour; twice, as a duplicate delivery would.
-        worker.sender.send_task("apps.linkhealth.tasks.links_check_due")
-        worker.sender.send_task("apps.linkhealth.tasks.links_check_due")
-        worker.wait_until(lambda: LinkCheck.objects.count() >= len(paths))
+    try:
+        with celery_worker(redis_db=REDIS_DB, env=env, pool="threads", concurrency=2) as worker:
+            # What beat sends every hour; twice, as a duplicate delivery would.
+            worker.sender.send_task("apps.linkhealth.tasks.links_check_due")
+            worker.sender.send_task("apps.linkhealth.tasks.links_check_due")
+            worker.wait_until(lambda: LinkCheck.objects.count() >= len(paths))
+    finally:
+        for other in farms[1:]:
+            other.stop()
 
     log = worker.log
     assert LinkCheck.objects.count() == len(paths), log
-    assert all(farm.hit_count(path) == 1 for path in paths), (farm.hits, log)
+    hits = [farms[index // 2].hit_count(path) for index, path in enumerate(paths)]
+    assert hits == [1] * len(paths), log
     run = LinkCheckRun.objects.get()  # the second delivery found the hour taken
     assert run.kind == "scheduled"
     chunks = set(LinkCheckClaim.objects.filter(run=run).values_list("chunk", flat=True))

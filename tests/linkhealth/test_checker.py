@@ -286,6 +286,16 @@ def test_not_http_is_refused(config):
     assert check_url("file:///etc/passwd", config).outcome == Outcome.REFUSED
 
 
+@pytest.mark.parametrize("host", ["2130706433", "127.1"])
+def test_address_spelled_in_a_non_canonical_form_is_refused(farm, config, host):
+    farm.route("/page")
+
+    result = check_url(f"http://{host}:{farm.port}/page", config)
+
+    assert result.outcome == Outcome.REFUSED
+    assert farm.hit_count("/page") == 0
+
+
 def test_429_with_retry_after_is_retried_then_ok(farm, config):
     farm.route("/busy", Reply(status=429, headers={"Retry-After": "0"}), Reply(status=200))
 
