@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.content.models import ContentRevision, Step, StepResource, Track
-from apps.content.selectors import track_steps
+from apps.content.selectors import track_list, track_steps
+from apps.linkhealth.models import ResourceHealth
 from apps.linkhealth.outcomes import Outcome
 from apps.linkhealth.selectors import track_resource_health
 from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
@@ -62,11 +63,6 @@ class TrackView:
         self.completion = completion
         #: The link health (``ok``, ``broken``...) of the track's checked resources.
         self.link_health = link_health
-        #: Changes whenever the learner's statuses or the link health change: with the
-        #: content revision, a cache key for the rendered steps.
-        self.fingerprint = fingerprint(
-            (sorted((statuses or {}).items()), sorted(link_health.items()))
-        )
 
     @cached_property
     def steps(self) -> list[StepView]:
@@ -87,6 +83,81 @@ class TrackView:
                 )
             )
         return views
+
+
+class TrackPage:
+    """A track page: the track with its figures, and the version of what its rendered
+    progress and step list show (``track_page_for``). The learner's statuses, the link
+    health and the steps are read only when asked for, so a page whose progress and
+    list are cached never reads them.
+    """
+
+    def __init__(self, *, track: Track, user: User | None, version: str) -> None:
+        self.track = track
+        self.user = user if user is not None and user.is_authenticated else None
+        self.version = version
+
+    @cached_property
+    def view(self) -> TrackView:
+        return track_view_for(track=self.track, user=self.user)
+
+    @property
+    def completion(self) -> Completion | None:
+        return self.view.completion
+
+    @property
+    def link_health(self) -> dict[int, str]:
+        return self.view.link_health
+
+    @property
+    def steps(self) -> list[StepView]:
+        return self.view.steps
+
+
+def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
+    """The published track ``slug`` for the learner's page (a visitor's when ``user`` is
+    anonymous), or None, in 1 query when its figures are cached (2 when not).
+
+    The query reads the versions of what the page shows: the content revision, the
+    learner's last event on the track (every status change is one) and the count and
+    latest change of its links' health. The track with its figures (``track_list``) is
+    kept by content revision for ``STEPWISE_TRACK_FIGURES_SECONDS``: its count of
+    learners may lag that long behind, nothing else can.
+    """
+    learner_id = user.pk if user is not None and user.is_authenticated else 0  # 0: no one
+    events = ProgressEvent.objects.filter(user_id=learner_id, step__track_id=OuterRef("pk"))
+    health = ResourceHealth.objects.filter(
+        resource__step_links__step__track_id=OuterRef("pk")
+    ).order_by()
+    row = (
+        Track.objects.filter(is_published=True, slug=slug)
+        .annotate(
+            revision=Subquery(ContentRevision.objects.filter(pk=1).values("number")[:1]),
+            progress_version=Subquery(events.order_by("-id").values("id")[:1]),
+            broken_links=Subquery(
+                health.filter(health=Outcome.BROKEN)
+                .values("health")
+                .annotate(n=Count("resource_id", distinct=True))
+                .values("n")
+            ),
+            health_changed=Subquery(
+                health.values("resource__step_links__step__track_id")
+                .annotate(at=Max("health_changed_at"))
+                .values("at")
+            ),
+        )
+        .values_list("pk", "revision", "progress_version", "broken_links", "health_changed")
+        .first()
+    )
+    if row is None:
+        return None
+    track_id, revision = row[0], row[1]
+    key = f"track-figures:{track_id}:{revision}"
+    track: Track | None = cache.get(key)
+    if track is None:
+        track = track_list(published_only=False).get(pk=track_id)
+        cache.set(key, track, settings.STEPWISE_TRACK_FIGURES_SECONDS)
+    return TrackPage(track=track, user=user, version=fingerprint(row))
 
 
 def track_view_for(*, track: Track, user: User | None) -> TrackView:

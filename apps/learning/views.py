@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -26,7 +26,7 @@ from apps.learning.selectors import (
     fingerprint,
     learner_dashboard_for,
     step_change_view_for,
-    track_view_for,
+    track_page_for,
 )
 from apps.learning.services import user_data_export
 from apps.progress.forms import StepStatusForm
@@ -58,25 +58,24 @@ def track_catalog(request: HttpRequest) -> HttpResponse:
 
 
 def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    track = get_object_or_404(track_list(), slug=slug)
-    view = track_view_for(track=track, user=request.user)  # type: ignore[arg-type]
-    # The step list is kept rendered, keyed by the view's fingerprint (statuses, link
-    # health) with the content revision; a learner's forms carry a token of their CSRF
-    # secret and the report forms the page's path, so both are part of the key too.
-    # Visitors see no forms: one list serves them all.
-    steps_key = f"visitor:{view.fingerprint}"
+    page = track_page_for(slug=slug, user=request.user)  # type: ignore[arg-type]
+    if page is None:
+        raise Http404("No such track.")
+    # The progress bar and the step list are kept rendered, keyed by the page's version
+    # (content, the learner's statuses on the track, broken links); a learner's forms
+    # carry a token of their CSRF secret and the report forms the page's path, so both
+    # are part of the key too. Visitors see no forms: one list serves them all.
+    steps_key = f"visitor:{page.version}"
     if request.user.is_authenticated:
         get_token(request)
         secret = request.META["CSRF_COOKIE"]
-        steps_key = f"{request.user.pk}:{view.fingerprint}:{secret}:{request.get_full_path()}"
+        steps_key = f"{request.user.pk}:{page.version}:{secret}:{request.get_full_path()}"
     return render(
         request,
         "learning/track_detail.html",
         {
-            "track": track,
-            "track_view": view,  # its steps are loaded only if the list is not cached
-            "completion": view.completion,
-            "link_health": view.link_health,
+            "track": page.track,
+            "track_page": page,  # its figures and steps are read only if not cached
             "steps_key": steps_key,
             "steps_seconds": settings.STEPWISE_LEARNER_FRAGMENT_SECONDS,
         },

@@ -161,6 +161,9 @@ REDIS_URL = env("REDIS_URL", default="")
 # everything it shows (content revision, their statuses, link health, CSRF secret), so
 # it is never stale; it only needs to expire to free the space of learners gone quiet.
 STEPWISE_LEARNER_FRAGMENT_SECONDS = env.int("STEPWISE_LEARNER_FRAGMENT_SECONDS", default=3600)
+# How long a track's figures (steps, hours, learners) are kept for its page; only the
+# count of learners can lag behind, by at most this long.
+STEPWISE_TRACK_FIGURES_SECONDS = env.int("STEPWISE_TRACK_FIGURES_SECONDS", default=60)
 # Content-only page fragments kept per process: the most recent this many.
 STEPWISE_FRAGMENT_MEMO_SIZE = env.int("STEPWISE_FRAGMENT_MEMO_SIZE", default=20000)
 # "fragments": `{% cache None <name> <values...> using="fragments" %}` around the parts of

@@ -3,6 +3,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.progress.models import Status
 from apps.progress.services import step_status_set
@@ -151,13 +152,13 @@ def test_catalog_query_budget(client, learner, django_assert_num_queries, tracks
 def test_track_page_query_budget(client, learner, django_assert_num_queries, tracks, steps):
     slug = _fill(tracks, steps, learner)
     client.force_login(learner)
-    # 1 session, 2 user, 3 track with figures, 4 link health of its resources, 5 the
-    # learner's statuses and completion; the step list: 6 steps, 7 prerequisites,
-    # 8 resources
-    with django_assert_num_queries(8):
+    # 1 session, 2 user, 3 the versions of what the page shows, 4 the track with its
+    # figures; the progress and step list: 5 link health of its resources, 6 the
+    # learner's statuses and completion, 7 steps, 8 prerequisites, 9 resources
+    with django_assert_num_queries(9):
         client.get(reverse("learning:track", args=[slug]))
-    # Again, nothing changed: the step list comes rendered from the cache.
-    with django_assert_num_queries(5):
+    # Again, nothing changed: the progress and the step list come rendered from the cache.
+    with django_assert_num_queries(3):
         client.get(reverse("learning:track", args=[slug]))
 
 
@@ -241,10 +242,15 @@ def test_the_cached_step_list_follows_statuses_link_health_and_the_learner(clien
     html = client.get(url).content.decode()
     assert "Waiting on" not in html
     assert 'class="status status-done"' in html
+    assert "1 of 2 steps done" in html
 
-    # ...or a link is found broken, the page shows it.
+    # ...or a link is found broken, the page shows it; and when it works again, not.
     ResourceHealth.objects.create(resource=resource, health=Outcome.BROKEN)
     assert "this link may be broken" in client.get(url).content.decode()
+    ResourceHealth.objects.filter(resource=resource).update(
+        health=Outcome.OK, health_changed_at=timezone.now()
+    )
+    assert "this link may be broken" not in client.get(url).content.decode()
 
     # Another learner with the same statuses sees their own forms.
     other = UserFactory()
