@@ -681,10 +681,20 @@ _NAME_NOT_FOUND = {
 
 
 def check_urls(urls: Sequence[str], config: CheckerConfig | None = None) -> Iterator[CheckResult]:
-    """Check URLs on an event loop in a helper thread; yield results as they finish.
+    """Check URLs on an event loop in a helper thread; yield results as they finish."""
+    for batch in check_urls_in_batches(urls, config, size=1, seconds=0.0):
+        yield from batch
 
-    The caller's thread stays free for the ORM (which must not run inside the loop),
-    so each result can be recorded the moment it arrives.
+
+def check_urls_in_batches(
+    urls: Sequence[str], config: CheckerConfig | None = None, *, size: int, seconds: float
+) -> Iterator[list[CheckResult]]:
+    """Check URLs on an event loop in a helper thread; yield results in batches.
+
+    A batch is yielded once it holds ``size`` results or its first result is ``seconds``
+    old, whichever comes first. The caller's thread stays free for the ORM (which must
+    not run inside the loop), so each batch can be recorded the moment it is yielded,
+    in a few queries, while the loop goes on checking.
     """
     config = config or CheckerConfig.from_settings()
     done = object()
@@ -705,10 +715,27 @@ def check_urls(urls: Sequence[str], config: CheckerConfig | None = None) -> Iter
     thread = threading.Thread(target=target, name="link-check", daemon=True)
     thread.start()
     try:
-        while (item := results.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield cast(CheckResult, item)
+        finished = False
+        while not finished:
+            batch: list[CheckResult] = []
+            item = results.get()
+            closes_at = time.monotonic() + seconds
+            while True:
+                if item is done:
+                    finished = True
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                batch.append(cast(CheckResult, item))
+                left = closes_at - time.monotonic()
+                if len(batch) >= size or left <= 0:
+                    break
+                try:
+                    item = results.get(timeout=left)
+                except queue.Empty:
+                    break
+            if batch:
+                yield batch
     finally:
         thread.join()
 

@@ -103,6 +103,14 @@ class LinkCheck(models.Model):
     class Meta:
         ordering = ["-checked_at", "-id"]
         indexes = [models.Index(fields=["resource", "-checked_at"])]
+        constraints = [
+            # However a chunk is retried or redelivered, a URL has one result per run.
+            models.UniqueConstraint(
+                fields=["run", "url"],
+                condition=models.Q(run__isnull=False),
+                name="one_link_check_per_url_per_run",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.url}: {self.outcome}"

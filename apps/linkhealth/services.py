@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -20,7 +20,7 @@ from apps.core.errors import ApplicationError
 from apps.core.mail import messages_send
 from apps.core.outbox import outbox_enqueue
 from apps.core.ratelimit import rate_limit_exceeded
-from apps.linkhealth.checker import CheckerConfig, CheckResult, check_urls
+from apps.linkhealth.checker import CheckerConfig, CheckResult, check_urls_in_batches
 from apps.linkhealth.models import (
     BrokenLinkReport,
     LinkCheck,
@@ -84,6 +84,24 @@ def _suggestion_within_limit(result: CheckResult) -> CheckResult:
     )
 
 
+#: What a recorded check changes on a resource's health row.
+_HEALTH_FIELDS = [
+    "health",
+    "health_changed_at",
+    "last_ok_at",
+    "consecutive_failures",
+    "broken_checks",
+    "first_broken_at",
+    "suggested_url",
+    "host",
+    "last_outcome",
+    "last_status_code",
+    "last_detail",
+    "last_checked_at",
+    "recheck_requested_at",
+]
+
+
 @transaction.atomic
 def resource_health_record(
     *,
@@ -93,39 +111,83 @@ def resource_health_record(
     now: datetime | None = None,
 ) -> ResourceHealth:
     """Record one check of a resource's link and update its current health."""
+    link_checks_record(checked=[(resource, result)], run=run, now=now)
+    return ResourceHealth.objects.get(resource=resource)
+
+
+@transaction.atomic
+def link_checks_record(
+    *,
+    checked: Sequence[tuple[Resource, CheckResult]],
+    run: LinkCheckRun | None = None,
+    now: datetime | None = None,
+) -> list[CheckResult]:
+    """Record a batch of checks and update each resource's health, in a fixed few queries.
+
+    Within a run a URL is recorded once: its claim row is locked first, and a URL whose
+    claim is already marked checked (by a duplicate delivery of the chunk, running
+    alongside or before a worker was killed) is skipped; the database's one-check-per-URL-
+    per-run constraint backs this up. Returns the results recorded.
+    """
     now = now or timezone.now()
-    result = _suggestion_within_limit(result)
-    state, _ = ResourceHealth.objects.select_for_update().get_or_create(resource=resource)
-    if run is not None and (
-        LinkCheckClaim.objects.filter(run=run, url=result.url, checked_at__isnull=False).exists()
-    ):
-        # A duplicate delivery of the chunk, running alongside, recorded this URL first.
-        return state
-    LinkCheck.objects.create(
-        resource=resource,
-        run=run,
-        url=result.url,
-        checked_at=now,
-        outcome=str(result.outcome),
-        status_code=result.status_code,
-        final_url=result.final_url[:2000],
-        redirects=result.redirects,
-        chain=result.chain,
-        elapsed_ms=result.elapsed_ms,
-        error=result.detail,
-        suggested_url=result.suggested_url,
+    if run is not None and checked:
+        # Every claim of the batch is locked (not only those marked checked): a duplicate
+        # recording the same URLs right now waits here, then sees them marked.
+        claims = (
+            LinkCheckClaim.objects.select_for_update()
+            .filter(run=run, url__in=[result.url for _, result in checked])
+            .order_by("pk")
+            .values_list("url", "checked_at")
+        )
+        done = {url for url, checked_at in claims if checked_at is not None}
+        checked = [(resource, result) for resource, result in checked if result.url not in done]
+    if not checked:
+        return []
+    checked = [(resource, _suggestion_within_limit(result)) for resource, result in checked]
+    ids = sorted({resource.pk for resource, _ in checked})
+    ResourceHealth.objects.bulk_create(
+        [ResourceHealth(resource_id=pk) for pk in ids], ignore_conflicts=True
     )
-    _health_apply(state, result, now)
-    state.host = (urlsplit(resource.url).hostname or "")[:255]
-    state.last_outcome = str(result.outcome)
-    state.last_status_code = result.status_code
-    state.last_detail = result.detail[:500]
-    state.last_checked_at = now
-    state.recheck_requested_at = None
-    state.save()
+    states = {
+        state.resource_id: state
+        for state in ResourceHealth.objects.select_for_update()
+        .filter(resource_id__in=ids)
+        .order_by("resource_id")
+    }
+    LinkCheck.objects.bulk_create(
+        [
+            LinkCheck(
+                resource=resource,
+                run=run,
+                url=result.url,
+                checked_at=now,
+                outcome=str(result.outcome),
+                status_code=result.status_code,
+                final_url=result.final_url[:2000],
+                redirects=result.redirects,
+                chain=result.chain,
+                elapsed_ms=result.elapsed_ms,
+                error=result.detail,
+                suggested_url=result.suggested_url,
+            )
+            for resource, result in checked
+        ]
+    )
+    for resource, result in checked:
+        state = states[resource.pk]
+        _health_apply(state, result, now)
+        state.host = (urlsplit(resource.url).hostname or "")[:255]
+        state.last_outcome = str(result.outcome)
+        state.last_status_code = result.status_code
+        state.last_detail = result.detail[:500]
+        state.last_checked_at = now
+        state.recheck_requested_at = None
+    ResourceHealth.objects.bulk_update(list(states.values()), _HEALTH_FIELDS)
     if run is not None:
-        LinkCheckClaim.objects.filter(run=run, url=result.url).update(checked_at=now)
-    return state
+        LinkCheckClaim.objects.filter(
+            run=run, url__in=[result.url for _, result in checked]
+        ).update(checked_at=now)
+    return [result for _, result in checked]
 
 
 # --- runs and chunks -----------------------------------------------------------------------
@@ -206,8 +268,10 @@ def link_chunk_check(
 ) -> list[CheckResult]:
     """Check the not-yet-checked URLs of one chunk of a run (all chunks when ``chunk`` is None).
 
-    Each result is recorded as soon as it arrives, together with its claim, so a
-    chunk that dies half-way and is retried checks only what it had not recorded.
+    Results are recorded in small batches as they arrive (at most
+    ``LINK_CHECK_RECORD_BATCH_SIZE`` results or ``LINK_CHECK_RECORD_BATCH_SECONDS`` old),
+    each with its claim, so a chunk that dies half-way and is retried checks only what it
+    had not recorded, and records each URL once.
     Not atomic on purpose: every recorded check must survive a later failure.
     """
     run = LinkCheckRun.objects.get(pk=run_id)
@@ -220,11 +284,20 @@ def link_chunk_check(
     results: list[CheckResult] = []
     if not by_url:
         return results
-    for result in check_urls(list(by_url), config):
-        resource_health_record(resource=by_url[result.url], result=result, run=run)
-        results.append(result)
+    batches = check_urls_in_batches(
+        list(by_url),
+        config,
+        size=settings.LINK_CHECK_RECORD_BATCH_SIZE,
+        seconds=settings.LINK_CHECK_RECORD_BATCH_SECONDS,
+    )
+    for batch in batches:
+        recorded = link_checks_record(
+            checked=[(by_url[result.url], result) for result in batch], run=run
+        )
+        results.extend(recorded)
         if on_result is not None:
-            on_result(result)
+            for result in recorded:
+                on_result(result)
     return results
 
 

@@ -399,6 +399,9 @@ LINK_HEALTH_BROKEN_SPACING_HOURS = env.float("LINK_HEALTH_BROKEN_SPACING_HOURS",
 LINK_CHECK_RECHECK_DAYS = env.int("LINK_CHECK_RECHECK_DAYS", default=7)
 LINK_CHECK_FAILING_RECHECK_HOURS = env.int("LINK_CHECK_FAILING_RECHECK_HOURS", default=24)
 LINK_CHECK_CHUNK_SIZE = env.int("LINK_CHECK_CHUNK_SIZE", default=50)
+# A chunk records its results in batches: this many, or once the first is this old.
+LINK_CHECK_RECORD_BATCH_SIZE = env.int("LINK_CHECK_RECORD_BATCH_SIZE", default=100)
+LINK_CHECK_RECORD_BATCH_SECONDS = env.float("LINK_CHECK_RECORD_BATCH_SECONDS", default=0.5)
 LINK_CHECK_HISTORY_SHOWN = env.int("LINK_CHECK_HISTORY_SHOWN", default=20)
 # Learners' reports: at most N per learner within the window.
 LINK_REPORT_RATE_LIMIT = env.int("LINK_REPORT_RATE_LIMIT", default=10)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -190,19 +191,20 @@ def test_chunk_that_dies_is_retried_without_checking_a_link_twice(farm, link_set
     run, _ = services.link_check_run_create(
         kind=LinkCheckRun.Kind.SCHEDULED, resource_ids=[r.pk for r in resources], chunk_size=6
     )
-    real_record = services.resource_health_record
+    link_settings.LINK_CHECK_RECORD_BATCH_SIZE = 1
+    real_record = services.link_checks_record
     recorded = []
 
     def dies_on_the_third(**kwargs):
         if len(recorded) == 2:
             raise ConnectionError("worker lost its database")
-        recorded.append(kwargs["result"].url)
+        recorded.extend(result.url for _, result in kwargs["checked"])
         return real_record(**kwargs)
 
-    monkeypatch.setattr(services, "resource_health_record", dies_on_the_third)
+    monkeypatch.setattr(services, "link_checks_record", dies_on_the_third)
     with pytest.raises(ConnectionError):
         services.link_chunk_check(run_id=run.pk, chunk=0)
-    monkeypatch.setattr(services, "resource_health_record", real_record)
+    monkeypatch.setattr(services, "link_checks_record", real_record)
     hits_after_death = {n: farm.hit_count(f"/p{n}") for n in range(6)}
 
     # The retry checks only what the dead attempt had not recorded.
@@ -319,3 +321,55 @@ def test_a_duplicate_delivery_of_the_hourly_task_opens_no_second_run(link_settin
     assert first is not None and first.total == 3
     assert second is None
     assert LinkCheckRun.objects.count() == 1
+
+
+def _checked(resources, outcome=Outcome.OK):
+    return [(r, CheckResult(url=r.url, outcome=outcome, status_code=200)) for r in resources]
+
+
+def test_a_batch_of_checks_is_recorded_in_the_same_queries_as_one(
+    link_settings, django_assert_num_queries
+):
+    one, many = ResourceFactory(), ResourceFactory.create_batch(50)
+    run, _ = services.link_check_run_create(
+        kind="manual", resource_ids=[r.pk for r in [one, *many]]
+    )
+
+    # savepoint; lock the claims; create missing health rows; lock them; insert the
+    # checks; update the health rows; mark the claims; release the savepoint
+    with django_assert_num_queries(8):
+        services.link_checks_record(checked=_checked([one]), run=run)
+    with django_assert_num_queries(8):
+        services.link_checks_record(checked=_checked(many), run=run)
+
+    assert LinkCheck.objects.filter(run=run).count() == 51
+    assert ResourceHealth.objects.filter(health=Outcome.OK).count() == 51
+    assert not LinkCheckClaim.objects.filter(run=run, checked_at__isnull=True).exists()
+
+
+def test_a_batch_recorded_again_in_the_same_run_changes_nothing(link_settings):
+    resources = ResourceFactory.create_batch(3)
+    run, _ = services.link_check_run_create(kind="manual", resource_ids=[r.pk for r in resources])
+    services.link_checks_record(checked=_checked(resources[:2]), run=run)
+
+    # A redelivered chunk brings the same two URLs (now broken) and the third one.
+    again = services.link_checks_record(checked=_checked(resources, Outcome.BROKEN), run=run)
+
+    assert [result.url for result in again] == [resources[2].url]
+    assert LinkCheck.objects.filter(run=run).count() == 3
+    outcomes = dict(LinkCheck.objects.values_list("resource_id", "outcome"))
+    assert outcomes == {resources[0].pk: "ok", resources[1].pk: "ok", resources[2].pk: "broken"}
+    assert ResourceHealth.objects.get(resource=resources[0]).consecutive_failures == 0
+
+
+def test_the_database_keeps_one_check_per_url_per_run(link_settings):
+    resource = ResourceFactory()
+    run, _ = services.link_check_run_create(kind="manual", resource_ids=[resource.pk])
+    fields = {"resource": resource, "run": run, "url": resource.url, "outcome": "ok"}
+    LinkCheck.objects.create(checked_at=timezone.now(), **fields)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LinkCheck.objects.create(checked_at=timezone.now(), **fields)
+    # Checks outside a run (none today) are not limited.
+    LinkCheck.objects.create(checked_at=timezone.now(), **{**fields, "run": None})
+    LinkCheck.objects.create(checked_at=timezone.now(), **{**fields, "run": None})
