@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import ipaddress
 import queue
@@ -699,14 +700,20 @@ def check_urls_in_batches(
     config = config or CheckerConfig.from_settings()
     done = object()
     results: queue.Queue[object] = queue.Queue()
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = []
 
     async def run() -> None:
+        running.append(
+            (asyncio.get_running_loop(), cast(asyncio.Task[Any], asyncio.current_task()))
+        )
         async with LinkChecker(config) as checker:
             await checker.check_many(urls, on_result=results.put)
 
     def target() -> None:
         try:
             asyncio.run(run())
+        except asyncio.CancelledError:
+            pass  # the caller left early (see below)
         except BaseException as exc:  # handed to the caller's thread
             results.put(exc)
         finally:
@@ -737,6 +744,11 @@ def check_urls_in_batches(
             if batch:
                 yield batch
     finally:
+        # The caller may leave before the end (an error recording, a task's soft time
+        # limit): stop the checks still running instead of waiting for all of them.
+        for loop, task in running:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
+                loop.call_soon_threadsafe(task.cancel)
         thread.join()
 
 

@@ -14,6 +14,7 @@ from apps.linkhealth.checker import (
     address_is_public,
     check_url,
     check_urls,
+    check_urls_in_batches,
 )
 from tests.linkhealth.farm import Reply
 
@@ -420,3 +421,18 @@ def test_identical_urls_are_checked_once(farm, config):
 
     assert len(results) == 1
     assert farm.hit_count("/same") == 1
+
+
+def test_leaving_a_batched_check_early_stops_the_checks_still_running(farm, link_settings):
+    # One request at a time to the host, each answered after 0.3 s: ten URLs take 3 s.
+    link_settings.LINK_CHECK_PER_HOST = 1
+    farm.route("/slow", Reply(delay=0.3))
+    urls = [farm.url(f"/slow?page={n}") for n in range(10)]
+    batches = check_urls_in_batches(urls, CheckerConfig.from_settings(), size=1, seconds=0)
+
+    first = next(batches)
+    batches.close()  # as a task's soft time limit or a failed recording would
+
+    assert [result.outcome for result in first] == [Outcome.OK]
+    # The rest were cancelled, not checked to the end behind the caller's back.
+    assert farm.hit_count("/slow") <= 3
