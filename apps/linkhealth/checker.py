@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import functools
 import ipaddress
+import math
 import queue
 import random
 import socket
@@ -80,6 +82,9 @@ class CheckResult:
     elapsed_ms: int = 0
     detail: str = ""
     suggested_url: str = ""
+    #: The host asked to be asked again after this many seconds, longer than the checker
+    #: waits: the link was not checked this time and is due again at the next run.
+    retry_after: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -111,7 +116,8 @@ class CheckerConfig:
     max_redirects: int = 10
     retries: int = 2
     backoff: float = 1.0
-    retry_after_cap: float = 60.0
+    retry_after_cap: float = 10.0
+    url_deadline: float = 60.0
     body_cap: int = 65536
     user_agent: str = "Stepwise-LinkCheck/1.0"
     allowed_networks: tuple[IPNetwork, ...] = ()
@@ -135,6 +141,7 @@ class CheckerConfig:
             "retries": settings.LINK_CHECK_RETRIES,
             "backoff": settings.LINK_CHECK_BACKOFF_SECONDS,
             "retry_after_cap": settings.LINK_CHECK_RETRY_AFTER_CAP_SECONDS,
+            "url_deadline": settings.LINK_CHECK_URL_DEADLINE_SECONDS,
             "body_cap": settings.LINK_CHECK_BODY_CAP_BYTES,
             "user_agent": settings.LINK_CHECK_USER_AGENT,
             "allowed_networks": networks_parse(settings.LINK_CHECK_ALLOWED_NETWORKS),
@@ -195,6 +202,19 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """Will not get better by trying again (bad certificate, malformed answer)."""
+
+
+class DeferredError(Exception):
+    """The host asked for a wait longer than the cap or than the URL's time left."""
+
+    def __init__(self, seconds: float, answer: Answer) -> None:
+        super().__init__(f"asked to wait {seconds:g} s")
+        self.seconds = seconds
+        self.answer = answer
+
+
+#: When the URL being checked must be done by (``time.monotonic()``), for its waits.
+_deadline_at: contextvars.ContextVar[float] = contextvars.ContextVar("link_deadline_at")
 
 
 @dataclass
@@ -384,15 +404,29 @@ class LinkChecker:
         return results
 
     async def check(self, url: str) -> CheckResult:
+        """Check one URL within ``url_deadline`` seconds, redirects, retries and waits included."""
         started = time.monotonic()
+        deadline = self.config.url_deadline
+        token = _deadline_at.set(started + deadline)
         try:
-            result = await self._check(url)
-            for rule in self.config.rules:
-                if rule.applies(url, result):
-                    result = await rule.check(self, url, result) or result
-                    break
+            async with asyncio.timeout(deadline):
+                result = await self._check(url)
+                for rule in self.config.rules:
+                    if rule.applies(url, result):
+                        result = await rule.check(self, url, result) or result
+                        break
+        except TimeoutError:
+            result = CheckResult(
+                url=url,
+                outcome=Outcome.ERROR,
+                final_url=url,
+                detail=f"no answer within the {deadline:g} s deadline "
+                "(redirects, retries and waits included)",
+            )
         except Exception as exc:  # one bad URL must never stop a run
             result = CheckResult(url=url, outcome=Outcome.ERROR, detail=f"checker failed: {exc!r}")
+        finally:
+            _deadline_at.reset(token)
         result.elapsed_ms = int((time.monotonic() - started) * 1000)
         return result
 
@@ -422,6 +456,16 @@ class LinkChecker:
             except (TransientError, PermanentError) as exc:
                 result.outcome, result.detail = Outcome.ERROR, str(exc)
                 break
+            except DeferredError as exc:
+                waited = exc.answer
+                chain.append({"url": current, "status": waited.status, "method": waited.method})
+                result.status_code, result.retry_after = waited.status, exc.seconds
+                result.outcome = Outcome.ERROR
+                result.detail = (
+                    f"HTTP {waited.status}: the host asked to wait {exc.seconds:g} s, longer "
+                    "than the checker waits; checked again at the next run"
+                )
+                break
             chain.append({"url": current, "status": answer.status, "method": answer.method})
             result.status_code = answer.status
             location = answer.headers.get("location")
@@ -429,6 +473,13 @@ class LinkChecker:
                 result = self._classify(result, answer)
                 break
             target = urljoin(current, location.strip())
+            if urlsplit(target).scheme.lower() not in {"http", "https"}:
+                # javascript:, data:, mailto:, ftp: ... nothing a learner's browser should
+                # be sent to from a resource link, and nothing the checker fetches.
+                chain.append({"url": target, "status": None, "method": ""})
+                result.outcome = Outcome.REFUSED
+                result.detail = f"redirected to {target[:200]}: not an http or https URL"
+                break
             if answer.status in PERMANENT_REDIRECT_CODES and only_permanent:
                 suggested = target
             else:
@@ -524,6 +575,9 @@ class LinkChecker:
                     wait = retry_after_seconds(answer.headers.get("retry-after"))
                 transient = answer.status == 429 or (answer.status >= 500 and answer.status != 501)
                 if transient and not last and not looks_like_challenge(answer.headers, answer.body):
+                    left = _deadline_at.get(math.inf) - time.monotonic()
+                    if wait is not None and (wait > self.config.retry_after_cap or wait >= left):
+                        raise DeferredError(wait, answer)
                     await self._backoff(attempt, wait)
                     continue
                 return answer
@@ -532,7 +586,7 @@ class LinkChecker:
 
     async def _backoff(self, attempt: int, retry_after: float | None) -> None:
         if retry_after is not None:
-            delay = min(retry_after, self.config.retry_after_cap)
+            delay = retry_after  # within the cap: longer waits are deferred (DeferredError)
         else:
             # Exponential with full jitter around the nominal delay.
             delay = self.config.backoff * (2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311

@@ -175,13 +175,18 @@ def link_checks_record(
     )
     for resource, result in checked:
         state = states[resource.pk]
-        _health_apply(state, result, now)
+        if result.retry_after is None:
+            _health_apply(state, result, now)
+            state.recheck_requested_at = None
+        else:
+            # The host asked for a longer wait than the checker gives: nothing was learnt
+            # about the link, so its health stays; it is due again at the next run.
+            state.recheck_requested_at = now
         state.host = (urlsplit(resource.url).hostname or "")[:255]
         state.last_outcome = str(result.outcome)
         state.last_status_code = result.status_code
         state.last_detail = result.detail[:500]
         state.last_checked_at = now
-        state.recheck_requested_at = None
     ResourceHealth.objects.bulk_update(list(states.values()), _HEALTH_FIELDS)
     if run is not None:
         LinkCheckClaim.objects.filter(

@@ -364,7 +364,11 @@ LINK_CHECK_TIMEOUT_SECONDS = env.float("LINK_CHECK_TIMEOUT_SECONDS", default=15.
 LINK_CHECK_MAX_REDIRECTS = env.int("LINK_CHECK_MAX_REDIRECTS", default=10)
 LINK_CHECK_RETRIES = env.int("LINK_CHECK_RETRIES", default=2)
 LINK_CHECK_BACKOFF_SECONDS = env.float("LINK_CHECK_BACKOFF_SECONDS", default=1.0)
-LINK_CHECK_RETRY_AFTER_CAP_SECONDS = env.float("LINK_CHECK_RETRY_AFTER_CAP_SECONDS", default=60.0)
+# A Retry-After up to this long is waited for; a host asking for longer is checked again
+# at the next run instead.
+LINK_CHECK_RETRY_AFTER_CAP_SECONDS = env.float("LINK_CHECK_RETRY_AFTER_CAP_SECONDS", default=10.0)
+# One URL's whole check (redirects, retries and waits) ends by this many seconds.
+LINK_CHECK_URL_DEADLINE_SECONDS = env.float("LINK_CHECK_URL_DEADLINE_SECONDS", default=60.0)
 # Bytes of a GET body read at most: enough to recognise a page, never a whole video.
 LINK_CHECK_BODY_CAP_BYTES = env.int("LINK_CHECK_BODY_CAP_BYTES", default=65536)
 LINK_CHECK_CONTACT_URL = env("LINK_CHECK_CONTACT_URL", default=f"{SITE_URL}/")

@@ -24,6 +24,9 @@ class Reply:
     stream_bytes: int = 0
     #: Gzip the body: "if-accepted" (when Accept-Encoding allows gzip) or "always".
     gzip: str = ""
+    #: A slow-loris: send the whole answer, status line and headers included, one byte
+    #: every this many seconds.
+    drip: float = 0.0
 
 
 Route = Reply | list[Reply] | Callable[[str, str], Reply]
@@ -122,6 +125,9 @@ class Farm:
                             body=gzip.compress(reply.body),
                             headers={**reply.headers, "Content-Encoding": "gzip"},
                         )
+                    if reply.drip:
+                        self._drip(reply)
+                        return
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
@@ -137,6 +143,14 @@ class Farm:
                 finally:
                     with farm.lock:
                         farm.active -= 1
+
+            def _drip(self, reply: Reply) -> None:
+                self.close_connection = True
+                head = f"HTTP/1.1 {reply.status} OK\r\nContent-Length: {len(reply.body)}\r\n\r\n"
+                for byte in head.encode() + reply.body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(reply.drip)
 
             def _body(self, reply: Reply) -> None:
                 if not reply.stream_bytes:

@@ -436,3 +436,76 @@ def test_leaving_a_batched_check_early_stops_the_checks_still_running(farm, link
     assert [result.outcome for result in first] == [Outcome.OK]
     # The rest were cancelled, not checked to the end behind the caller's back.
     assert farm.hit_count("/slow") <= 3
+
+
+# --- hostile hosts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "javascript:alert(1)",
+        "data:text/html,<p>hi</p>",
+        "mailto:someone@example.org",
+        "ftp://files.example.org/a",
+    ],
+)
+def test_redirect_to_a_scheme_other_than_http_is_refused(farm, config, location):
+    farm.route("/away", status=302, headers={"Location": location})
+
+    result = check_url(farm.url("/away"), config)
+
+    assert result.outcome == Outcome.REFUSED
+    assert result.chain[0]["status"] == 302
+    assert "not an http or https URL" in result.detail
+
+
+def test_slow_loris_cannot_hold_a_check_past_the_deadline(farm, link_settings):
+    # Each request may take 2 s, and is tried three times: 6 s and more without a deadline.
+    link_settings.LINK_CHECK_TIMEOUT_SECONDS = 2.0
+    link_settings.LINK_CHECK_URL_DEADLINE_SECONDS = 0.5
+    farm.route("/drip", Reply(drip=0.2))
+
+    result = check_url(farm.url("/drip"), CheckerConfig.from_settings())
+
+    assert result.outcome == Outcome.ERROR
+    assert "deadline" in result.detail
+    assert result.elapsed_ms < 2000  # less than one request's own timeout
+
+
+def test_retry_after_longer_than_the_cap_is_rescheduled_not_waited_for(farm, link_settings):
+    # A host asking for a minute before each of two redirects.
+    link_settings.LINK_CHECK_RETRY_AFTER_CAP_SECONDS = 5.0
+    wait = Reply(status=503, headers={"Retry-After": "60"})
+    farm.route("/a", wait, Reply(status=301, headers={"Location": "/b"}))
+    farm.route("/b", wait, Reply(status=301, headers={"Location": "/c"}))
+    farm.route("/c")
+
+    result = check_url(farm.url("/a"), CheckerConfig.from_settings())
+
+    assert result.retry_after == 60
+    assert result.status_code == 503
+    assert "checked again at the next run" in result.detail
+    assert farm.hit_count("/a") == 1  # asked once, not waited for, not asked again
+    assert result.elapsed_ms < 5000
+
+
+def test_a_wait_that_would_cross_the_deadline_is_rescheduled(farm, link_settings):
+    link_settings.LINK_CHECK_RETRY_AFTER_CAP_SECONDS = 30.0
+    link_settings.LINK_CHECK_URL_DEADLINE_SECONDS = 3.0
+    farm.route("/busy", Reply(status=429, headers={"Retry-After": "10"}), Reply())
+
+    result = check_url(farm.url("/busy"), CheckerConfig.from_settings())
+
+    assert result.retry_after == 10
+    assert farm.hit_count("/busy") == 1
+
+
+def test_retry_after_within_the_cap_is_waited_for(farm, link_settings):
+    link_settings.LINK_CHECK_RETRY_AFTER_CAP_SECONDS = 5.0
+    farm.route("/busy", Reply(status=503, headers={"Retry-After": "0"}), Reply())
+
+    result = check_url(farm.url("/busy"), CheckerConfig.from_settings())
+
+    assert (result.outcome, result.retry_after) == (Outcome.OK, None)
+    assert farm.hit_count("/busy") == 2

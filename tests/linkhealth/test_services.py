@@ -18,6 +18,7 @@ from apps.linkhealth.models import (
 )
 from apps.linkhealth.selectors import links_due, resource_health_for
 from tests.factories import ResourceFactory, UserFactory
+from tests.linkhealth.farm import Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -373,3 +374,25 @@ def test_the_database_keeps_one_check_per_url_per_run(link_settings):
     # Checks outside a run (none today) are not limited.
     LinkCheck.objects.create(checked_at=timezone.now(), **{**fields, "run": None})
     LinkCheck.objects.create(checked_at=timezone.now(), **{**fields, "run": None})
+
+
+def test_a_host_asking_for_a_long_wait_is_checked_again_at_the_next_run(farm, link_settings):
+    link_settings.LINK_CHECK_RETRY_AFTER_CAP_SECONDS = 5.0
+    farm.route("/page", Reply(), Reply(status=503, headers={"Retry-After": "3600"}))
+    resource = ResourceFactory(url=farm.url("/page"))
+    _run_over([resource])
+    healthy = ResourceHealth.objects.get(resource=resource)
+    assert healthy.health == Outcome.OK
+    _earlier(resource, hours=24 * 8)  # due again
+
+    # When the host asks for an hour, the run records what it said and moves on ...
+    run = _run_over([resource])
+
+    check = LinkCheck.objects.get(run=run)
+    assert (check.outcome, check.status_code) == ("error", 503)
+    assert "checked again at the next run" in check.error
+    # ... the link keeps its health (nothing was learnt), and the next run takes it.
+    state = ResourceHealth.objects.get(resource=resource)
+    assert (state.health, state.consecutive_failures) == (Outcome.OK, 0)
+    assert state.recheck_requested_at is not None
+    assert resource in links_due(now=timezone.now())
