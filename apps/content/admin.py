@@ -5,14 +5,19 @@ from django.contrib import admin, messages
 from django.db import models, transaction
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
-from apps.content.models import Resource, Step, StepResource, Track
+from apps.content.models import ChoiceGroup, Resource, Step, StepResource, Track
 from apps.content.selectors import track_list
 from apps.content.services import (
+    StepRemoval,
     content_revision_bump,
     step_prerequisites_validate,
+    steps_remove,
+    steps_restore,
+    steps_with_learner_data,
     tracks_publish_set,
 )
 from apps.core.errors import ApplicationError
@@ -56,10 +61,35 @@ class ContentAdmin(admin.ModelAdmin):
 
 class StepInline(admin.TabularInline):
     model = Step
-    fields = ("position", "key", "title", "estimated_minutes", "is_optional")
+    fields = ("position", "key", "title", "estimated_minutes", "is_optional", "group", "retired_at")
+    readonly_fields = ("retired_at",)
     ordering = ("position", "id")
     extra = 0
     show_change_link = True
+    # Removing a step goes through the step's own delete page (steps_remove), which
+    # retires a step learners have progress on instead of deleting it with their progress.
+    can_delete = False
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "group":
+            # Only the groups of the track being edited (none yet on a new track).
+            match = request.resolver_match
+            track_id = match.kwargs.get("object_id") if match else None
+            kwargs["queryset"] = (
+                ChoiceGroup.objects.filter(track_id=int(track_id))
+                if track_id and str(track_id).isdigit()
+                else ChoiceGroup.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ChoiceGroupInline(admin.TabularInline):
+    model = ChoiceGroup
+    fields = ("key", "title", "required", "description")
+    ordering = ("key",)
+    extra = 0
 
 
 @admin.register(Track)
@@ -79,7 +109,7 @@ class TrackAdmin(ContentAdmin):
     list_filter = ("is_published", "level", "goal")
     search_fields = ("title", "slug", "goal")
     prepopulated_fields = {"slug": ("title",)}
-    inlines = [StepInline]
+    inlines = [ChoiceGroupInline, StepInline]
     actions = ["publish", "unpublish"]
     ordering = ("position", "title")
 
@@ -132,12 +162,25 @@ class StepAdminForm(forms.ModelForm):
             "description",
             "estimated_minutes",
             "is_optional",
+            "group",
             "prerequisites",
+            "prerequisite_groups",
         )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        track, prerequisites = cleaned.get("track"), cleaned.get("prerequisites")
+        track = cleaned.get("track")
+        group = cleaned.get("group")
+        if track is not None and group is not None and group.track_id != track.pk:
+            self.add_error("group", f"“{group.title}” is a choice group of another track.")
+        for other in cleaned.get("prerequisite_groups") or []:
+            if track is not None and other.track_id != track.pk:
+                self.add_error(
+                    "prerequisite_groups", f"“{other.title}” is a choice group of another track."
+                )
+            elif group is not None and other.pk == group.pk:
+                self.add_error("prerequisite_groups", "A step cannot require its own group.")
+        prerequisites = cleaned.get("prerequisites")
         if track is not None and prerequisites is not None:
             probe = Step(pk=self.instance.pk, track=track, title=cleaned.get("title", ""))
             try:
@@ -147,8 +190,25 @@ class StepAdminForm(forms.ModelForm):
         return cleaned
 
 
+class RetiredFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "retired"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "In its track"), ("yes", "Retired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Step]) -> QuerySet[Step]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(retired_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Step)
 class StepAdmin(ContentAdmin):
+    """Deleting a step here goes through ``steps_remove``: a step any learner has
+    progress on is retired (and can be restored), only a step nobody has progress on is
+    really deleted, and the confirmation page says which is which."""
+
     form = StepAdminForm
     list_display = (
         "title",
@@ -157,14 +217,20 @@ class StepAdmin(ContentAdmin):
         "key",
         "estimated_minutes",
         "is_optional",
+        "group",
         "resource_count",
+        "retired_at",
     )
-    list_filter = ("track", "is_optional")
-    list_select_related = ("track",)
+    list_filter = (RetiredFilter, "track", "is_optional")
+    list_select_related = ("track", "group")
     search_fields = ("title", "key", "track__title")
     autocomplete_fields = ("track", "prerequisites")
+    readonly_fields = ("retired_at",)
     inlines = [StepResourceInline]
     ordering = ("track__position", "position")
+    actions = ["restore"]
+    delete_confirmation_template = "admin/content/step/delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/content/step/delete_selected_confirmation.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Step]:
         return super().get_queryset(request).annotate(resource_count=Count("step_resources"))
@@ -172,6 +238,91 @@ class StepAdmin(ContentAdmin):
     @admin.display(description="resources", ordering="resource_count")
     def resource_count(self, step: Any) -> int:
         return int(step.resource_count)
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        """What the confirmation page lists. Steps learners have progress on are retired,
+        not deleted: they are listed as such, and nothing of theirs is deleted (their
+        progress is not, so staff need no right to delete progress)."""
+        steps = list(objs)
+        held = steps_with_learner_data(step_ids=[s.pk for s in steps])
+        request.steps_retiring = [s for s in steps if s.pk in held]  # type: ignore[attr-defined]
+        to_delete = [s for s in steps if s.pk not in held]
+        deleted, counts, perms, protected = (
+            super().get_deleted_objects(to_delete, request) if to_delete else ([], {}, set(), [])
+        )
+        retiring = [
+            format_html("Step: {} — retired, progress kept", s)
+            for s in request.steps_retiring  # type: ignore[attr-defined]
+        ]
+        return [*retiring, *deleted], counts, perms, protected
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        request.step_removal = steps_remove(step_ids=[obj.pk])  # type: ignore[attr-defined]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        removal = steps_remove(step_ids=list(queryset.values_list("pk", flat=True)))
+        self._tell_removal(request, removal)
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> Any:
+        removal: StepRemoval | None = getattr(request, "step_removal", None)
+        if removal is not None and removal.retired:
+            self.message_user(
+                request,
+                f"The step “{obj_display}” was retired, not deleted: learners have progress "
+                "on it, and it is kept. Use the “Restore” action to bring it back.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(reverse("admin:content_step_changelist"))
+        return super().response_delete(request, obj_display, obj_id)
+
+    def _tell_removal(self, request: HttpRequest, removal: StepRemoval) -> None:
+        if not removal.retired:
+            return  # Django's own "Successfully deleted" message is then the truth.
+        self.message_user(
+            request,
+            f"{len(removal.retired)} step(s) retired, not deleted: learners have progress "
+            "on them, and it is kept. Use the “Restore” action to bring them back.",
+            messages.WARNING,
+        )
+        if removal.deleted:
+            self.message_user(
+                request,
+                f"{len(removal.deleted)} step(s) nobody had progress on deleted.",
+                messages.SUCCESS,
+            )
+
+    def message_user(
+        self,
+        request: HttpRequest,
+        message: Any,
+        level: int | str = messages.INFO,
+        extra_tags: str = "",
+        fail_silently: bool = False,
+    ) -> None:
+        # Django's "delete selected" action reports every selected step as deleted after
+        # delete_queryset; the messages of _tell_removal say what really happened.
+        if str(message).startswith("Successfully deleted") and getattr(
+            request, "steps_retiring", None
+        ):
+            return
+        super().message_user(request, message, level, extra_tags, fail_silently)
+
+    @admin.action(description="Restore the selected retired steps (with learners' progress)")
+    def restore(self, request: HttpRequest, queryset: QuerySet[Step]) -> None:
+        restored = steps_restore(step_ids=queryset.values_list("pk", flat=True))
+        self.message_user(
+            request, f"{restored} step(s) restored, with learners' progress.", messages.SUCCESS
+        )
+
+
+@admin.register(ChoiceGroup)
+class ChoiceGroupAdmin(ContentAdmin):
+    list_display = ("title", "track", "key", "required")
+    list_filter = ("track",)
+    list_select_related = ("track",)
+    search_fields = ("title", "key", "track__title")
 
 
 class WhereUsedInline(admin.TabularInline):

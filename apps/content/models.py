@@ -76,6 +76,46 @@ class Resource(models.Model):
             raise ValidationError({"url": exc.message}) from exc
 
 
+class ChoiceGroup(models.Model):
+    """Steps of a track that are alternatives: the group is complete when ``required`` of
+    its steps are done ("choose one", or "choose N")."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="choice_groups")
+    key = models.SlugField(
+        max_length=80, help_text="Stable within the track; unique among its steps and groups."
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    required = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="How many of the group's steps complete it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["track", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["track", "key"], name="choice_group_key_unique_in_track"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def anchor(self) -> str:
+        return f"group-{self.key}"
+
+
+class StepQuerySet(models.QuerySet["Step"]):
+    def current(self) -> "StepQuerySet":
+        """Steps not retired: the ones a track shows and completion counts."""
+        return self.filter(retired_at__isnull=True)
+
+
 class Step(models.Model):
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="steps")
     key = models.SlugField(
@@ -89,11 +129,30 @@ class Step(models.Model):
     prerequisites = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="unlocks"
     )
+    group = models.ForeignKey(
+        ChoiceGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="steps",
+        help_text="The choice group this step is one of the alternatives of.",
+    )
+    prerequisite_groups = models.ManyToManyField(
+        ChoiceGroup,
+        blank=True,
+        related_name="unlocks",
+        help_text="Choice groups to complete before this step.",
+    )
+    # Set when the step left its track (removed from the roadmap file, or deleted in the
+    # admin while learners have progress on it): hidden and not counted, progress kept.
+    retired_at = models.DateTimeField(null=True, blank=True, db_index=True)
     resources = models.ManyToManyField(
         Resource, through="StepResource", related_name="steps", blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StepQuerySet.as_manager()
 
     class Meta:
         ordering = ["track", "position", "id"]
@@ -104,6 +163,14 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def anchor(self) -> str:
+        return f"step-{self.key}"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class StepResource(models.Model):

@@ -29,10 +29,13 @@ TRACK_FIELDS = {
     "position",
     "published",
     "steps",
+    "groups",
 }
 TRACK_REQUIRED = {"slug", "title", "level", "steps"}
 STEP_FIELDS = {"key", "title", "description", "minutes", "optional", "prerequisites", "resources"}
 STEP_REQUIRED = {"key", "title", "minutes"}
+GROUP_FIELDS = {"key", "title", "description", "choose", "steps"}
+GROUP_REQUIRED = {"key", "title", "steps"}
 RESOURCE_FIELDS = {"url", "title", "kind", "provider", "cost", "duration", "language", "note"}
 # Attributes of the resource itself (the note belongs to its use in one step).
 RESOURCE_ATTRIBUTES = ("title", "kind", "provider", "cost", "duration", "language")
@@ -67,6 +70,16 @@ class StepSpec:
 
 
 @dataclass
+class GroupSpec:
+    key: str
+    title: str
+    description: str
+    #: How many of its steps complete the group.
+    choose: int
+    steps: list[str]
+
+
+@dataclass
 class TrackSpec:
     path: Path
     slug: str
@@ -78,6 +91,7 @@ class TrackSpec:
     position: int
     published: bool
     steps: list[StepSpec] = field(default_factory=list)
+    groups: list[GroupSpec] = field(default_factory=list)
 
 
 class RoadmapError(ApplicationError):
@@ -136,6 +150,21 @@ class _Collector:
         for key in sorted(required - set(data)):
             self.add(f"{where}{key}", "is required")
 
+    def keyed_mapping(
+        self, data: Any, where: str, required: set[str], allowed: set[str], shape: str
+    ) -> str | None:
+        """Check a step's or a group's mapping: its fields and its ``key``. Returns the
+        key ("" when missing or invalid), or None when ``data`` is not a mapping."""
+        if not isinstance(data, dict):
+            self.add(where.rstrip("."), shape)
+            return None
+        self.missing(data, required, where)
+        self.unknown(data, allowed, where)
+        key = self.text(data, "key", where, required="key" in data)
+        if key and not SLUG_RE.match(key):
+            self.add(f"{where}key", f"{key!r} must be lowercase letters, digits and hyphens")
+        return key
+
 
 def _parse_resource(c: _Collector, data: Any, where: str) -> ResourceUse | None:
     if not isinstance(data, dict):
@@ -191,14 +220,9 @@ def prerequisite_cycle_find(prerequisites: dict[str, list[str]]) -> list[str] | 
 
 
 def _parse_step(c: _Collector, data: Any, where: str) -> StepSpec | None:
-    if not isinstance(data, dict):
-        c.add(where.rstrip("."), "must be a mapping")
+    key = c.keyed_mapping(data, where, STEP_REQUIRED, STEP_FIELDS, "must be a mapping")
+    if key is None:
         return None
-    c.missing(data, STEP_REQUIRED, where)
-    c.unknown(data, STEP_FIELDS, where)
-    key = c.text(data, "key", where, required="key" in data)
-    if key and not SLUG_RE.match(key):
-        c.add(f"{where}key", f"{key!r} must be lowercase letters, digits and hyphens")
     minutes = data.get("minutes", 0)
     if "minutes" in data and (
         not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1
@@ -237,6 +261,70 @@ def _parse_step(c: _Collector, data: Any, where: str) -> StepSpec | None:
         prerequisites=list(prerequisites),
         resources=resources,
     )
+
+
+def _parse_group(c: _Collector, data: Any, where: str) -> GroupSpec | None:
+    key = c.keyed_mapping(
+        data, where, GROUP_REQUIRED, GROUP_FIELDS, "must be a mapping with key, title and steps"
+    )
+    if key is None:
+        return None
+    choose = data.get("choose", 1)
+    if not isinstance(choose, int) or isinstance(choose, bool) or choose < 1:
+        c.add(f"{where}choose", f"{choose!r} must be a whole number, at least 1")
+        choose = 1
+    steps = data.get("steps") or []
+    if not isinstance(steps, list) or not all(isinstance(k, str) for k in steps):
+        c.add(f"{where}steps", "must be a list of step keys")
+        steps = []
+    return GroupSpec(
+        key=key,
+        title=c.text(data, "title", where, required="title" in data),
+        description=c.text(data, "description", where, required=False),
+        choose=choose,
+        steps=list(steps),
+    )
+
+
+def _check_groups(c: _Collector, track: "TrackSpec", raw_groups: list[Any]) -> None:
+    """Parse the track's choice groups and check them against its steps."""
+    steps = {s.key: s for s in track.steps}
+    member_of: dict[str, str] = {}
+    group_keys: set[str] = set()
+    for index, raw in enumerate(raw_groups):
+        where = f"groups[{index}]"
+        group = _parse_group(c, raw, f"{where}.")
+        if group is None:
+            continue
+        name = f"{where} ({group.key!r})" if group.key else where
+        if group.key in steps:
+            c.add(f"{name}.key", f"{group.key!r} is already the key of a step of this track")
+        elif group.key and group.key in group_keys:
+            c.add(f"{name}.key", f"{group.key!r} is used by another group of this track")
+        group_keys.add(group.key)
+        for key in group.steps:
+            if key not in steps:
+                c.add(f"{name}.steps", f"{key!r} is not the key of a step in this track")
+            elif key in member_of:
+                c.add(f"{name}.steps", f"{key!r} is already in the group {member_of[key]!r}")
+            elif steps[key].optional:
+                c.add(
+                    f"{name}.steps",
+                    f"{key!r} is optional; a step of a choice group cannot be (the group "
+                    "says how many of its steps count)",
+                )
+            else:
+                member_of[key] = group.key
+        if len(set(group.steps)) != len(group.steps):
+            c.add(f"{name}.steps", "lists a step twice")
+        if len(set(group.steps)) < 2:
+            c.add(f"{name}.steps", "a choice group needs at least two steps")
+        elif group.choose > len(set(group.steps)):
+            c.add(
+                f"{name}.choose",
+                f"{group.choose} is more than the group's {len(set(group.steps))} steps",
+            )
+        track.groups.append(group)
 
 
 def roadmap_parse(path: Path) -> tuple[TrackSpec | None, list[str]]:
@@ -299,16 +387,31 @@ def roadmap_parse(path: Path) -> tuple[TrackSpec | None, list[str]]:
             c.add(f"steps[{index}].key", f"{step.key!r} is used by another step of this track")
         keys.add(step.key)
         track.steps.append(step)
+    raw_groups = data.get("groups") or []
+    if not isinstance(raw_groups, list):
+        c.add("groups", "must be a list")
+        raw_groups = []
+    _check_groups(c, track, raw_groups)
+    group_of = {key: g.key for g in track.groups for key in g.steps}
+    groups = {g.key: g for g in track.groups}
     for index, step in enumerate(track.steps):
         for prerequisite in step.prerequisites:
             if prerequisite == step.key:
                 c.add(f"steps[{index}].prerequisites", "a step cannot require itself")
-            elif prerequisite not in keys:
+            elif prerequisite == group_of.get(step.key):
+                c.add(f"steps[{index}].prerequisites", "a step cannot require its own group")
+            elif prerequisite not in keys and prerequisite not in groups:
                 c.add(
                     f"steps[{index}].prerequisites",
-                    f"{prerequisite!r} is not the key of a step in this track",
+                    f"{prerequisite!r} is not the key of a step or group in this track",
                 )
-    graph = {s.key: [p for p in s.prerequisites if p in keys and p != s.key] for s in track.steps}
+    # A group stands for its steps: requiring it is requiring them, for cycles.
+    graph = {
+        s.key: [p for p in s.prerequisites if (p in keys or p in groups) and p != s.key]
+        for s in track.steps
+    }
+    for group in track.groups:
+        graph.setdefault(group.key, []).extend(k for k in group.steps if k in keys)
     if cycle := prerequisite_cycle_find(graph):
         c.add("steps.prerequisites", f"prerequisites form a cycle: {' -> '.join(cycle)}")
     return (None if c.problems else track), c.problems

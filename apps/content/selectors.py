@@ -1,14 +1,18 @@
 """Reads of roadmap content, shaped so callers cannot cause N+1 queries."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from apps.content.models import ContentRevision, Step, StepResource, Track
+from apps.content.models import ChoiceGroup, ContentRevision, Step, StepResource, Track
 
 
 def _step_aggregate(expression: Count | Sum) -> Subquery:
     return Subquery(
-        Step.objects.filter(track=OuterRef("pk"))
+        Step.objects.current()
+        .filter(track=OuterRef("pk"))
         .order_by()
         .values("track")
         .annotate(value=expression)
@@ -60,7 +64,8 @@ def step_published_get(*, track_slug: str, key: str) -> Step | None:
     """One step of a published track, with its track and the track's ``content_revision``
     (1 query)."""
     step = (
-        Step.objects.filter(track__slug=track_slug, track__is_published=True, key=key)
+        Step.objects.current()
+        .filter(track__slug=track_slug, track__is_published=True, key=key)
         .select_related("track")
         .annotate(content_revision=_content_revision())
         .first()
@@ -101,16 +106,52 @@ def track_goals() -> list[str]:
     )
 
 
-def track_steps(*, track: Track) -> QuerySet[Step]:
-    """The track's steps in order, with prerequisites and resources loaded (3 queries)."""
+def track_steps(*, track: Track, links: QuerySet[StepResource] | None = None) -> QuerySet[Step]:
+    """The track's current (not retired) steps in order, each with its choice group, its
+    prerequisites (steps and groups) and its resource links loaded (4 queries).
+
+    ``links``, when given, is the queryset the links are read from (an app above may
+    annotate them); they come in their order whatever it says.
+    """
+    if links is None:
+        links = StepResource.objects.all()
     return (
-        Step.objects.filter(track=track)
+        Step.objects.current()
+        .filter(track=track)
+        .select_related("group")
         .order_by("position", "id")
         .prefetch_related(
-            Prefetch("prerequisites", queryset=Step.objects.only("id", "key", "title", "track_id")),
+            Prefetch(
+                "prerequisites",
+                queryset=Step.objects.current().only("id", "key", "title", "track_id"),
+            ),
+            Prefetch("prerequisite_groups", queryset=ChoiceGroup.objects.order_by("key")),
             Prefetch(
                 "step_resources",
-                queryset=StepResource.objects.select_related("resource").order_by("position", "id"),
+                queryset=links.select_related("resource").order_by("position", "id"),
             ),
         )
     )
+
+
+@dataclass(frozen=True)
+class GroupOfSteps:
+    """A choice group as a track shows it: its current steps, in track order, and how
+    many of them complete it (never more than it has)."""
+
+    group: ChoiceGroup
+    steps: list[Step]
+
+    @property
+    def required(self) -> int:
+        return min(self.group.required, len(self.steps))
+
+
+def groups_of_steps(steps: Iterable[Step]) -> list[GroupOfSteps]:
+    """The choice groups of the given steps (loaded with ``group``, as ``track_steps``
+    gives them), in the order of each group's first step. No query."""
+    found: dict[int, GroupOfSteps] = {}
+    for step in steps:
+        if step.group_id is not None and step.group is not None:
+            found.setdefault(step.group_id, GroupOfSteps(step.group, [])).steps.append(step)
+    return list(found.values())

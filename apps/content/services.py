@@ -3,18 +3,27 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Model, Q
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from apps.content.models import ContentRevision, Resource, Step, StepResource, Track
+from apps.content.models import (
+    ChoiceGroup,
+    ContentRevision,
+    Resource,
+    Step,
+    StepResource,
+    Track,
+)
 from apps.content.roadmaps import TrackSpec, prerequisite_cycle_find, roadmaps_parse
 from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
 
 StepPrerequisite = Step.prerequisites.through
+StepGroupPrerequisite = Step.prerequisite_groups.through
 M = TypeVar("M", bound=Model)
 
 
@@ -64,6 +73,85 @@ def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) ->
         )
 
 
+# --- taking steps out of a track, and bringing them back ---------------------------------
+
+
+def steps_with_learner_data(*, step_ids: Iterable[int]) -> set[int]:
+    """The steps among ``step_ids`` that any learner has data on (progress, its events,
+    or whatever else apps above content keep per step). 1 query.
+
+    Those apps are found through the relations they declare to ``Step``, never imported:
+    every relation from a model outside content counts, so a new kind of learner data is
+    protected without changing this function.
+    """
+    ids = list(step_ids)
+    if not ids:
+        return set()
+    held = Q()
+    for relation in Step._meta.related_objects:
+        if relation.related_model._meta.app_label == Step._meta.app_label:
+            continue
+        rows = relation.related_model._default_manager.filter(
+            **{relation.field.name: OuterRef("pk")}
+        )
+        held |= Q(Exists(rows))
+    if not held:
+        return set()
+    return set(Step.objects.filter(held, pk__in=ids).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class StepRemoval:
+    #: Steps learners have data on: retired (hidden, not counted, their progress kept).
+    retired: list[int]
+    #: Steps nobody had data on: deleted for good.
+    deleted: list[int]
+
+
+@transaction.atomic
+def steps_remove(*, step_ids: Iterable[int]) -> StepRemoval:
+    """Take steps out of their tracks without losing anyone's progress.
+
+    A step any learner has progress on (or any other data) is *retired*: it disappears
+    from its track and from completion, and its progress and events stay, ready for the
+    day the step comes back (``steps_restore``, or a roadmap file with its key). Only a
+    step nobody has data on is deleted. The roadmap loader and the admin both remove
+    steps through here.
+
+    The steps are locked first, so a learner marking one meanwhile either lands before
+    the check (and the step is retired) or waits until it is gone.
+    """
+    ids = sorted(set(step_ids))
+    locked = list(
+        Step.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", "retired_at")
+    )
+    held = steps_with_learner_data(step_ids=[pk for pk, _ in locked])
+    retire = [pk for pk, retired_at in locked if pk in held and retired_at is None]
+    delete = [pk for pk, _ in locked if pk not in held]
+    if retire:
+        Step.objects.filter(pk__in=retire).update(retired_at=timezone.now())
+    if delete:
+        Step.objects.filter(pk__in=delete).delete()
+    if retire or delete:
+        content_revision_bump()
+    return StepRemoval(retired=retire, deleted=delete)
+
+
+@transaction.atomic
+def steps_restore(*, step_ids: Iterable[int]) -> int:
+    """Bring retired steps back into their tracks, with every learner's progress on them.
+    Returns how many came back."""
+    restored = Step.objects.filter(pk__in=list(step_ids), retired_at__isnull=False).update(
+        retired_at=None
+    )
+    if restored:
+        content_revision_bump()
+    return restored
+
+
 @transaction.atomic
 def tracks_publish_set(*, track_ids: Iterable[int], published: bool) -> int:
     """Publish or unpublish tracks; returns how many changed."""
@@ -104,11 +192,22 @@ class Tally:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    #: Steps only: taken out of the track with learners' progress kept, and brought back.
+    retired: int = 0
+    restored: int = 0
 
     def __str__(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged" + (
-            f", {self.deleted} removed" if self.deleted else ""
-        )
+        extra = [
+            f"{count} {name}"
+            for name, count in (
+                ("restored", self.restored),
+                ("retired (progress kept)", self.retired),
+                ("removed", self.deleted),
+            )
+            if count
+        ]
+        counts = [f"{self.created} created", f"{self.updated} updated"]
+        return ", ".join([*counts, f"{self.unchanged} unchanged", *extra])
 
 
 @dataclass
@@ -118,12 +217,22 @@ class LoadReport:
     steps: Tally = field(default_factory=Tally)
     resources: Tally = field(default_factory=Tally)
     links: Tally = field(default_factory=Tally)
+    groups: Tally = field(default_factory=Tally)
+    #: Prerequisite edges (on steps and on groups): created and deleted only.
+    prerequisites: Tally = field(default_factory=Tally)
 
     @property
     def changed(self) -> bool:
         return any(
-            t.created or t.updated or t.deleted
-            for t in (self.tracks, self.steps, self.resources, self.links)
+            t.created or t.updated or t.deleted or t.retired or t.restored
+            for t in (
+                self.tracks,
+                self.steps,
+                self.resources,
+                self.links,
+                self.groups,
+                self.prerequisites,
+            )
         )
 
 
@@ -149,6 +258,26 @@ def _upsert(model: type[M], existing: M | None, values: dict[str, object], tally
     else:
         tally.unchanged += 1
     return existing
+
+
+def _edges_sync(
+    current: QuerySet[Any], fields: tuple[str, str], wanted: set[tuple[int, int]], tally: Tally
+) -> None:
+    """Make the many-to-many rows in ``current`` (a through table, as pairs of ``fields``)
+    exactly ``wanted``, deleting and creating only the difference."""
+    after, before = fields
+    existing = set(current.values_list(after, before))
+    if removed := existing - wanted:
+        condition = Q()
+        for one, other in removed:
+            condition |= Q(**{after: one, before: other})
+        current.filter(condition).delete()
+        tally.deleted += len(removed)
+    if added := wanted - existing:
+        current.model.objects.bulk_create(
+            [current.model(**{after: one, before: other}) for one, other in added]
+        )
+        tally.created += len(added)
 
 
 def _resources_save(merged: dict[str, dict[str, str]], report: LoadReport) -> dict[str, Resource]:
@@ -179,12 +308,34 @@ def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadRep
         },
         report.tracks,
     )
+    # Choice groups first: steps point at them.
+    current_groups = {g.key: g for g in ChoiceGroup.objects.filter(track=track)}
+    groups: dict[str, ChoiceGroup] = {}
+    for group_spec in spec.groups:
+        groups[group_spec.key] = _upsert(
+            ChoiceGroup,
+            current_groups.get(group_spec.key),
+            {
+                "track": track,
+                "key": group_spec.key,
+                "title": group_spec.title,
+                "description": group_spec.description,
+                "required": group_spec.choose,
+            },
+            report.groups,
+        )
+    group_of = {key: groups[g.key] for g in spec.groups for key in g.steps}
+
     existing = {s.key: s for s in Step.objects.filter(track=track)}
     steps: dict[str, Step] = {}
     for position, step_spec in enumerate(spec.steps, start=1):
+        before = existing.get(step_spec.key)
+        if before is not None and before.retired_at is not None:
+            # Back in the file: the step returns, and with it everyone's progress on it.
+            report.steps.restored += 1
         steps[step_spec.key] = _upsert(
             Step,
-            existing.get(step_spec.key),
+            before,
             {
                 "track": track,
                 "key": step_spec.key,
@@ -193,31 +344,40 @@ def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadRep
                 "description": step_spec.description,
                 "estimated_minutes": step_spec.minutes,
                 "is_optional": step_spec.optional,
+                "group": group_of.get(step_spec.key),
+                "retired_at": None,
             },
             report.steps,
         )
-    gone = [s.pk for key, s in existing.items() if key not in steps]
+    gone = [s.pk for key, s in existing.items() if key not in steps and s.retired_at is None]
     if gone:
-        # Steps dropped from the file go, with any progress on them; kept keys keep theirs.
-        Step.objects.filter(pk__in=gone).delete()
-        report.steps.deleted += len(gone)
+        # Steps dropped from the file leave the track; learners' progress on them stays.
+        removal = steps_remove(step_ids=gone)
+        report.steps.retired += len(removal.retired)
+        report.steps.deleted += len(removal.deleted)
+    if stale_groups := [g.pk for key, g in current_groups.items() if key not in groups]:
+        ChoiceGroup.objects.filter(pk__in=stale_groups).delete()
+        report.groups.deleted += len(stale_groups)
 
-    # Prerequisites: diff the edge set so an unchanged file writes nothing.
-    wanted_edges = {(steps[s.key].pk, steps[p].pk) for s in spec.steps for p in s.prerequisites}
-    current_edges = set(
-        StepPrerequisite.objects.filter(from_step__track=track).values_list(
-            "from_step_id", "to_step_id"
-        )
+    # Prerequisites (on steps and on groups): diff the edge sets so an unchanged file
+    # writes nothing.
+    _edges_sync(
+        StepPrerequisite.objects.filter(from_step__track=track),
+        ("from_step_id", "to_step_id"),
+        {(steps[s.key].pk, steps[p].pk) for s in spec.steps for p in s.prerequisites if p in steps},
+        report.prerequisites,
     )
-    if removed := current_edges - wanted_edges:
-        condition = Q()
-        for after, before in removed:
-            condition |= Q(from_step_id=after, to_step_id=before)
-        StepPrerequisite.objects.filter(condition).delete()
-    if added := wanted_edges - current_edges:
-        StepPrerequisite.objects.bulk_create(
-            [StepPrerequisite(from_step_id=after, to_step_id=before) for after, before in added]
-        )
+    _edges_sync(
+        StepGroupPrerequisite.objects.filter(step__track=track),
+        ("step_id", "choicegroup_id"),
+        {
+            (steps[s.key].pk, groups[p].pk)
+            for s in spec.steps
+            for p in s.prerequisites
+            if p in groups
+        },
+        report.prerequisites,
+    )
 
     # Links between steps and resources carry their own position and note.
     current = {

@@ -19,12 +19,18 @@ from rest_framework.views import APIView
 from apps.accounts.models import User
 from apps.accounts.services import user_delete, user_profile_update
 from apps.content.models import Track
-from apps.content.selectors import track_list, track_published_get, track_steps
+from apps.content.selectors import (
+    groups_of_steps,
+    track_list,
+    track_published_get,
+    track_steps,
+)
 from apps.core.api.auth import authenticated_session, request_learner
 from apps.core.api.conditional import etag_response
 from apps.core.api.errors import ReauthenticationRequired, error_responses
 from apps.core.api.pagination import PositionCursorPagination
 from apps.learning.serializers import (
+    ChoiceGroupSerializer,
     ExportSerializer,
     MeSerializer,
     MeUpdateSerializer,
@@ -36,7 +42,7 @@ from apps.learning.serializers import (
 )
 from apps.learning.services import user_data_export
 from apps.progress.models import Status
-from apps.progress.selectors import track_progress_for
+from apps.progress.selectors import StepShape, track_progress_for
 from apps.reminders.selectors import reminder_preferences_get
 from apps.reminders.services import reminder_preferences_update
 
@@ -160,15 +166,25 @@ class TrackDetailApi(APIView):
         track = track_published_get(slug=slug)
         if track is None:
             raise Http404
-        steps = _track_steps_data(track)
+        steps, groups = _track_steps_data(track)
         track.step_count = len(steps)  # type: ignore[attr-defined]
         track.total_minutes = sum(s["estimated_minutes"] for s in steps)  # type: ignore[attr-defined]
-        context: dict[str, object] = {"steps_data": steps}
+        context: dict[str, object] = {"steps_data": steps, "groups_data": groups}
         if request.user.is_authenticated:
+            required = {g["id"]: g["required"] for g in groups}
             progress = track_progress_for(
                 user=request_learner(request),
                 track=track,
-                steps=[(s["id"], s["is_optional"], s["estimated_minutes"]) for s in steps],
+                steps=[
+                    StepShape(
+                        s["id"],
+                        s["is_optional"],
+                        s["estimated_minutes"],
+                        s["group"]["id"] if s["group"] else None,
+                        required[s["group"]["id"]] if s["group"] else 0,
+                    )
+                    for s in steps
+                ],
             )
             context.update(
                 steps_data=[
@@ -180,13 +196,18 @@ class TrackDetailApi(APIView):
         return etag_response(request, TrackDetailSerializer(track, context=context).data)
 
 
-def _track_steps_data(track: Track) -> list[dict[str, Any]]:
-    """The track's steps with prerequisites and resources, as the API shows them to
-    everyone (no status), serialized once per content revision and then served from
-    the cache: 3 queries and the serializing are saved on every later request."""
+def _track_steps_data(track: Track) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The track's current steps with prerequisites and resources, and its choice groups,
+    as the API shows them to everyone (no status), serialized once per content revision
+    and then served from the cache: 4 queries and the serializing are saved on every
+    later request."""
     key = f"api:v1:track-steps:{track.pk}:{track.content_revision}"  # type: ignore[attr-defined]
-    data: list[dict[str, Any]] | None = cache.get(key)
+    data: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = cache.get(key)
     if data is None:
-        data = [dict(step) for step in StepSerializer(track_steps(track=track), many=True).data]
+        steps = list(track_steps(track=track))
+        data = (
+            [dict(step) for step in StepSerializer(steps, many=True).data],
+            [dict(g) for g in ChoiceGroupSerializer(groups_of_steps(steps), many=True).data],
+        )
         cache.set(key, data, settings.API_TRACK_STEPS_CACHE_SECONDS)
     return data

@@ -1,18 +1,20 @@
 """What a learner sees, composed from content, progress and link health."""
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.content.models import ContentRevision, Step, StepResource, Track
-from apps.content.selectors import track_list, track_steps
+from apps.content.models import ChoiceGroup, ContentRevision, Step, StepResource, Track
+from apps.content.selectors import GroupOfSteps, groups_of_steps, track_list, track_steps
 from apps.linkhealth.models import ResourceHealth
 from apps.linkhealth.outcomes import Outcome
 from apps.linkhealth.selectors import track_resource_health
@@ -20,6 +22,7 @@ from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
 from apps.progress.selectors import (
     Completion,
     Dashboard,
+    group_finished,
     learner_dashboard,
     learner_track_progress,
     track_completion_for,
@@ -38,15 +41,30 @@ def fingerprint(facts: object) -> str:
 class StepView:
     step: Step
     status: str
-    #: Prerequisites not yet done or skipped (the step can still be marked).
-    waiting_on: list[Step]
-    #: All the step's prerequisites and its resource links, in order.
-    prerequisites: list[Step]
+    #: Prerequisites (steps, choice groups) not yet finished (the step can still be marked).
+    waiting_on: list[Step | ChoiceGroup]
+    #: All the step's prerequisites (steps, then choice groups) and its resource links,
+    #: in order.
+    prerequisites: list[Step | ChoiceGroup]
     links: list[StepResource]
+
+    is_group = False
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """A choice group on the track page: its steps, shown together as "choose one"."""
+
+    group: ChoiceGroup
+    #: How many of its steps complete it.
+    required: int
+    steps: list[StepView]
+
+    is_group = True
 
 
 class TrackView:
-    """A track page's data. The figures come at once; the steps (3 queries) only when
+    """A track page's data. The figures come at once; the steps (4 queries) only when
     read, so a page whose step list is cached never loads them."""
 
     def __init__(
@@ -67,11 +85,22 @@ class TrackView:
     @cached_property
     def steps(self) -> list[StepView]:
         statuses = self.statuses or {}
+        steps = list(track_steps(track=self.track))
+        finished_groups = _finished_groups(groups_of_steps(steps), statuses)
         views = []
-        for step in track_steps(track=self.track):
-            prerequisites = list(step.prerequisites.all())
+        for step in steps:
+            prerequisites: list[Step | ChoiceGroup] = [
+                *step.prerequisites.all(),
+                *step.prerequisite_groups.all(),
+            ]
             waiting_on = [
-                p for p in prerequisites if statuses.get(p.pk, Status.TODO) not in FINISHED
+                p
+                for p in prerequisites
+                if not (
+                    p.pk in finished_groups
+                    if isinstance(p, ChoiceGroup)
+                    else statuses.get(p.pk, Status.TODO) in FINISHED
+                )
             ]
             views.append(
                 StepView(
@@ -83,6 +112,38 @@ class TrackView:
                 )
             )
         return views
+
+    @cached_property
+    def items(self) -> list[StepView | GroupView]:
+        """The steps in order, each choice group's steps gathered where its first one is."""
+        items: list[StepView | GroupView] = []
+        groups: dict[int, GroupView] = {}
+        members = {g.group.pk: len(g.steps) for g in groups_of_steps(v.step for v in self.steps)}
+        for view in self.steps:
+            group = view.step.group
+            if group is None:
+                items.append(view)
+                continue
+            if group.pk not in groups:
+                groups[group.pk] = GroupView(group, min(group.required, members[group.pk]), [])
+                items.append(groups[group.pk])
+            groups[group.pk].steps.append(view)
+        return items
+
+
+def _finished_groups(groups: Iterable[GroupOfSteps], statuses: dict[int, str]) -> set[int]:
+    """The ids of the choice groups the learner finished, from their statuses."""
+    finished = set()
+    for entry in groups:
+        mine = [statuses.get(step.pk, Status.TODO) for step in entry.steps]
+        if group_finished(
+            required=entry.required,
+            steps=len(mine),
+            done=mine.count(Status.DONE),
+            skipped=mine.count(Status.SKIPPED),
+        ):
+            finished.add(entry.group.pk)
+    return finished
 
 
 class TrackPage:
@@ -112,6 +173,10 @@ class TrackPage:
     @property
     def steps(self) -> list[StepView]:
         return self.view.steps
+
+    @property
+    def items(self) -> list[StepView | GroupView]:
+        return self.view.items
 
 
 def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
@@ -163,7 +228,7 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
 def track_view_for(*, track: Track, user: User | None) -> TrackView:
     """The track's figures for the learner (or a visitor): 1 query for the link health of
     its resources; a signed-in learner adds 1 (their statuses and completion, from
-    ``learner_track_progress``). Reading ``steps`` adds the 3 of ``track_steps``.
+    ``learner_track_progress``). Reading ``steps`` adds the 4 of ``track_steps``.
     """
     health = track_resource_health(track_id=track.pk)
     if user is None or not user.is_authenticated:
@@ -218,6 +283,35 @@ class StepChangeView:
     link_health: dict[int, str]
 
 
+def _group_count(group_ref: str, *, user_id: int | None = None, status: str = "") -> Coalesce:
+    """How many current steps the group has or, given a learner and a status, how many of
+    them the learner has in that status."""
+    counted: QuerySet[Any, Any]
+    if user_id is None:
+        counted = (
+            Step.objects.current()
+            .filter(group_id=OuterRef(group_ref))
+            .order_by()
+            .values("group_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+    else:
+        counted = (
+            StepProgress.objects.filter(
+                user_id=user_id,
+                status=status,
+                step__group_id=OuterRef(group_ref),
+                step__retired_at__isnull=True,
+            )
+            .order_by()
+            .values("step__group_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+    return Coalesce(Subquery(counted), Value(0))
+
+
 def _status_of(user_id: int, step_ref: str) -> Coalesce:
     mine = StepProgress.objects.filter(user_id=user_id, step_id=OuterRef(step_ref))
     return Coalesce(Subquery(mine.values("status")[:1]), Value(Status.TODO))
@@ -227,25 +321,38 @@ def step_change_view_for(
     *, step: Step, user: User, status: str, previous: str | None
 ) -> StepChangeView:
     """The step the learner just marked ``status`` (from ``previous``; None when nothing
-    changed), in 3 queries whatever the size of the track:
+    changed), in 4 queries whatever the size of the track:
 
-    1. the prerequisite edges of the step and of its dependents (the steps that have it
-       as a prerequisite), with both ends and the learner's status on each;
-    2. the resource links of the step and of those dependents, with their link health;
-    3. the learner's completion of the track.
+    1. the prerequisite edges of the step and of its dependents (the steps that have it,
+       or its choice group, as a prerequisite), with both ends and the learner's status
+       on each;
+    2. the choice-group prerequisites of those same steps, each group with how many of
+       its steps the learner did and skipped (and the dependents' own status);
+    3. the resource links of the step and of those dependents, with their link health;
+    4. the learner's completion of the track.
 
     A dependent's notice changes only when the step moved into or out of done or
     skipped, so only then are dependents read at all.
     """
     edges_model = Step.prerequisites.through
+    group_edges_model = Step.prerequisite_groups.through
     flipped = previous is not None and (previous in FINISHED) != (status in FINISHED)
     scope = Q(from_step_id=step.pk)
+    group_scope = Q(step_id=step.pk)
     if flipped:
-        scope |= Q(
-            from_step_id__in=edges_model.objects.filter(to_step_id=step.pk).values("from_step_id")
-        )
+        step_dependents = edges_model.objects.filter(to_step_id=step.pk).values("from_step_id")
+        scope |= Q(from_step_id__in=step_dependents)
+        group_scope |= Q(step_id__in=step_dependents)
+        if step.group_id is not None:
+            group_dependents = group_edges_model.objects.filter(
+                choicegroup_id=step.group_id
+            ).values("step_id")
+            scope |= Q(from_step_id__in=group_dependents)
+            group_scope |= Q(step_id__in=group_dependents)
     edges = list(
-        edges_model.objects.filter(scope)
+        edges_model.objects.filter(
+            scope, from_step__retired_at__isnull=True, to_step__retired_at__isnull=True
+        )
         .select_related("from_step", "to_step")
         .annotate(
             from_status=_status_of(user.pk, "from_step_id"),
@@ -253,13 +360,35 @@ def step_change_view_for(
         )
         .order_by("from_step__position", "from_step_id", "to_step__position", "to_step_id")
     )
+    group_edges = list(
+        group_edges_model.objects.filter(group_scope, step__retired_at__isnull=True)
+        .select_related("step", "choicegroup")
+        .annotate(
+            step_status=_status_of(user.pk, "step_id"),
+            members=_group_count("choicegroup_id"),
+            done=_group_count("choicegroup_id", user_id=user.pk, status=Status.DONE),
+            skipped=_group_count("choicegroup_id", user_id=user.pk, status=Status.SKIPPED),
+        )
+        .order_by("step__position", "step_id", "choicegroup__key")
+    )
     steps: dict[int, tuple[Step, str]] = {step.pk: (step, status)}
-    prerequisites: dict[int, list[tuple[Step, str]]] = {step.pk: []}
+    prerequisites: dict[int, list[tuple[Step | ChoiceGroup, bool]]] = {step.pk: []}
     for edge in edges:
         from_status: str = edge.from_status  # type: ignore[attr-defined]
         steps.setdefault(edge.from_step_id, (edge.from_step, from_status))
         prereq_status: str = status if edge.to_step_id == step.pk else edge.to_status  # type: ignore[attr-defined]
-        prerequisites.setdefault(edge.from_step_id, []).append((edge.to_step, prereq_status))
+        prerequisites.setdefault(edge.from_step_id, []).append(
+            (edge.to_step, prereq_status in FINISHED)
+        )
+    for group_edge in group_edges:
+        steps.setdefault(group_edge.step_id, (group_edge.step, group_edge.step_status))  # type: ignore[attr-defined]
+        finished = group_finished(
+            required=group_edge.choicegroup.required,
+            steps=group_edge.members,  # type: ignore[attr-defined]
+            done=group_edge.done,  # type: ignore[attr-defined]
+            skipped=group_edge.skipped,  # type: ignore[attr-defined]
+        )
+        prerequisites.setdefault(group_edge.step_id, []).append((group_edge.choicegroup, finished))
 
     links: dict[int, list[StepResource]] = {pk: [] for pk in steps}
     for link in (
@@ -276,7 +405,7 @@ def step_change_view_for(
         return StepView(
             own,
             own_status,
-            [p for p, p_status in prereqs if p_status not in FINISHED],
+            [p for p, met in prereqs if not met],
             [p for p, _ in prereqs],
             links[pk],
         )

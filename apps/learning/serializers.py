@@ -6,7 +6,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.content.models import Resource, Step, StepResource, Track
+from apps.content.models import ChoiceGroup, Resource, Step, StepResource, Track
 from apps.core.api.fields import QueryParamsSerializer, StrictCharField, StrictIntegerField
 from apps.progress.models import Status
 from apps.reminders.models import Frequency, Weekday
@@ -143,6 +143,25 @@ class StepRefSerializer(serializers.ModelSerializer):
         fields = ["id", "key", "title"]
 
 
+class GroupRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChoiceGroup
+        fields = ["id", "key", "title"]
+
+
+class ChoiceGroupSerializer(serializers.Serializer):
+    """A choice group: complete when ``required`` of its steps are done."""
+
+    id = serializers.IntegerField(source="group.id")
+    key = serializers.CharField(source="group.key")
+    title = serializers.CharField(source="group.title")
+    description = serializers.CharField(source="group.description", help_text="Markdown.")
+    required = serializers.IntegerField(  # type: ignore[assignment]
+        min_value=1, help_text="How many of its steps complete the group (1: choose one)."
+    )
+    steps = StepRefSerializer(many=True, help_text="Its steps, in track order.")
+
+
 class StepResourceSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(source="resource.id")
     url = serializers.URLField(source="resource.url")
@@ -164,6 +183,12 @@ class StepSerializer(serializers.ModelSerializer):
     position = serializers.IntegerField(min_value=0)
     estimated_minutes = serializers.IntegerField(min_value=1)
     prerequisites = StepRefSerializer(many=True)
+    prerequisite_groups = GroupRefSerializer(
+        many=True, help_text="Choice groups to complete before this step."
+    )
+    group = GroupRefSerializer(
+        allow_null=True, help_text="The choice group this step is an alternative in, if any."
+    )
     resources = StepResourceSerializer(source="step_resources", many=True)
     status = serializers.SerializerMethodField(
         help_text="The signed-in learner's status; null when anonymous."
@@ -179,7 +204,9 @@ class StepSerializer(serializers.ModelSerializer):
             "description",
             "estimated_minutes",
             "is_optional",
+            "group",
             "prerequisites",
+            "prerequisite_groups",
             "resources",
             "status",
         ]
@@ -197,24 +224,35 @@ class TrackProgressSerializer(serializers.Serializer):
     required_total = serializers.IntegerField()
     required_skipped = serializers.IntegerField()
     in_progress = serializers.IntegerField()
-    percent = serializers.IntegerField(help_text="Done required steps, of those not skipped.")
+    percent = serializers.IntegerField(
+        help_text="Done required steps, of those not skipped; a choice group counts as the "
+        "number of its steps it requires."
+    )
     remaining_minutes = serializers.IntegerField()
 
 
 class TrackDetailSerializer(TrackSerializer):
     description = serializers.CharField(help_text="Markdown.")
     steps = serializers.SerializerMethodField()
+    groups = serializers.SerializerMethodField(
+        help_text="The track's choice groups, in the order of their first step."
+    )
     progress = serializers.SerializerMethodField(
         help_text="The signed-in learner's progress; null when anonymous."
     )
 
     class Meta(TrackSerializer.Meta):
-        fields = [*TrackSerializer.Meta.fields, "description", "steps", "progress"]
+        fields = [*TrackSerializer.Meta.fields, "description", "steps", "groups", "progress"]
 
     @extend_schema_field(StepSerializer(many=True))
     def get_steps(self, track: Track) -> Any:
         # Serialized by the view (and cached per content revision), statuses filled in.
         return self.context["steps_data"]
+
+    @extend_schema_field(ChoiceGroupSerializer(many=True))
+    def get_groups(self, track: Track) -> Any:
+        # Serialized by the view with the steps, and cached with them.
+        return self.context["groups_data"]
 
     @extend_schema_field(TrackProgressSerializer(allow_null=True))
     def get_progress(self, track: Track) -> Any:

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.db.models import Count, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
@@ -22,6 +23,13 @@ class Completion:
     floored to a whole number so that 100 means nothing is left. Optional steps
     never hold it back. A track whose every required step was skipped (or that
     has none) counts as complete.
+
+    A choice group of N steps that asks for ``required`` of them counts as ``required``
+    required steps (done as its steps are done, up to ``required``) and N - ``required``
+    optional ones: whichever alternative a learner takes, they reach 100 %, and
+    ``steps_total`` is still the number of steps. Its required steps count as skipped
+    only when too many of its steps were skipped for the rest to complete it. Retired
+    steps count nowhere.
     """
 
     user_id: int
@@ -33,7 +41,8 @@ class Completion:
     optional_done: int = 0
     in_progress: int = 0
     total_minutes: int = 0
-    #: Estimated minutes of the required steps neither done nor skipped.
+    #: Estimated minutes of the required steps neither done nor skipped (for a choice
+    #: group: the steps it still needs, at the average time of those left to choose from).
     remaining_minutes: int = 0
 
     @property
@@ -56,9 +65,37 @@ class Completion:
         return self.percent == 100
 
 
-#: Some of a track's steps, alike for completion: whether they are optional, the learner's
-#: status on them, how many they are and their estimated minutes in all.
-StepFacts = tuple[bool, str, int, int]
+#: Some of a track's steps, alike for completion: their choice group (id and how many of
+#: its steps it requires; None and 0 outside a group), whether they are optional, the
+#: learner's status on them, how many they are and their estimated minutes in all.
+StepFacts = tuple[int | None, int, bool, str, int, int]
+
+
+class StepShape(NamedTuple):
+    """What completion needs to know of one step."""
+
+    id: int
+    is_optional: bool
+    estimated_minutes: int
+    group_id: int | None = None
+    group_required: int = 0
+
+
+@dataclass
+class _GroupTally:
+    required: int = 0
+    steps: int = 0
+    done: int = 0
+    skipped: int = 0
+    open_minutes: int = 0
+
+
+def group_finished(*, required: int, steps: int, done: int, skipped: int) -> bool:
+    """Whether a choice group is finished for a learner: ``required`` of its ``steps``
+    are done, or too many were skipped for the rest to complete it (as a skipped step
+    is finished). A prerequisite on a group is met when the group is finished."""
+    needed = min(required, steps) - min(done, required)
+    return needed <= 0 or steps - done - skipped <= 0
 
 
 def completion_from_facts(*, user_id: int, track_id: int, facts: Iterable[StepFacts]) -> Completion:
@@ -66,7 +103,8 @@ def completion_from_facts(*, user_id: int, track_id: int, facts: Iterable[StepFa
 
     Every figure is a sum over steps, so the groups may come counted by the database
     (``completion_for``) or one step each (``completion_of_steps``); a group with
-    negative counts takes steps back out of the figures.
+    negative counts takes steps back out of the figures. A choice group's figures are
+    summed first and counted once at the end (see ``Completion``).
     """
     totals = dict.fromkeys(
         (
@@ -81,10 +119,22 @@ def completion_from_facts(*, user_id: int, track_id: int, facts: Iterable[StepFa
         ),
         0,
     )
-    for optional, status, steps, minutes in facts:
+    choice_groups: dict[int, _GroupTally] = defaultdict(_GroupTally)
+    for group_id, group_required, optional, status, steps, minutes in facts:
         totals["total_minutes"] += minutes
         if status == Status.IN_PROGRESS:
             totals["in_progress"] += steps
+        if group_id is not None:
+            tally = choice_groups[group_id]
+            tally.required = group_required
+            tally.steps += steps
+            if status == Status.DONE:
+                tally.done += steps
+            elif status == Status.SKIPPED:
+                tally.skipped += steps
+            else:
+                tally.open_minutes += minutes
+            continue
         if optional:
             totals["optional_total"] += steps
             if status == Status.DONE:
@@ -97,6 +147,20 @@ def completion_from_facts(*, user_id: int, track_id: int, facts: Iterable[StepFa
             totals["required_skipped"] += steps
         else:
             totals["remaining_minutes"] += minutes
+    for tally in choice_groups.values():
+        if tally.steps <= 0:
+            continue
+        required = min(tally.required, tally.steps)
+        done = min(tally.done, required)
+        open_steps = tally.steps - tally.done - tally.skipped
+        still_needed = min(required - done, open_steps)
+        totals["required_total"] += required
+        totals["required_done"] += done
+        totals["required_skipped"] += required - done - still_needed
+        totals["optional_total"] += tally.steps - required
+        totals["optional_done"] += tally.done - done
+        if still_needed > 0:
+            totals["remaining_minutes"] += tally.open_minutes * still_needed // open_steps
     return Completion(user_id=user_id, track_id=track_id, **totals)
 
 
@@ -105,35 +169,59 @@ def completion_for(
 ) -> dict[tuple[int, int], Completion]:
     """Completion of every (user, track) pair asked for, in two queries whatever the sizes.
 
-    1. per track and optional flag: the steps and their minutes;
-    2. per (user, track), optional flag and status: the learner's steps and their minutes.
+    1. per track, choice group and optional flag: the current steps and their minutes;
+    2. per (user, track), choice group, optional flag and status: the learner's current
+       steps and their minutes.
 
     A learner's steps start as the track's, all to do; each group of the second query
     moves its steps from to do to their status. ``completion_from_facts`` does the rest.
+    Retired steps and the progress on them are left out.
     """
     users, tracks = sorted(set(user_ids)), sorted(set(track_ids))
     if not users or not tracks:
         return {}
     per_track: dict[int, list[StepFacts]] = defaultdict(list)
-    for track_id, optional, steps, minutes in (
-        Step.objects.filter(track_id__in=tracks)
+    for track_id, group_id, group_required, optional, steps, minutes in (
+        Step.objects.current()
+        .filter(track_id__in=tracks)
         .order_by()
-        .values("track_id", "is_optional")
+        .values("track_id", "group_id", "group__required", "is_optional")
         .annotate(steps=Count("pk"), minutes=Coalesce(Sum("estimated_minutes"), 0))
-        .values_list("track_id", "is_optional", "steps", "minutes")
+        .values_list("track_id", "group_id", "group__required", "is_optional", "steps", "minutes")
     ):
-        per_track[track_id].append((optional, Status.TODO, steps, minutes))
+        per_track[track_id].append(
+            (group_id, group_required or 0, optional, Status.TODO, steps, minutes)
+        )
     per_learner: dict[tuple[int, int], list[StepFacts]] = defaultdict(list)
-    for user_id, track_id, optional, status, steps, minutes in (
-        StepProgress.objects.filter(user_id__in=users, step__track_id__in=tracks)
+    for user_id, track_id, group_id, group_required, optional, status, steps, minutes in (
+        StepProgress.objects.filter(
+            user_id__in=users, step__track_id__in=tracks, step__retired_at__isnull=True
+        )
         .order_by()
-        .values("user_id", "step__track_id", "step__is_optional", "status")
+        .values(
+            "user_id",
+            "step__track_id",
+            "step__group_id",
+            "step__group__required",
+            "step__is_optional",
+            "status",
+        )
         .annotate(steps=Count("pk"), minutes=Coalesce(Sum("step__estimated_minutes"), 0))
-        .values_list("user_id", "step__track_id", "step__is_optional", "status", "steps", "minutes")
+        .values_list(
+            "user_id",
+            "step__track_id",
+            "step__group_id",
+            "step__group__required",
+            "step__is_optional",
+            "status",
+            "steps",
+            "minutes",
+        )
     ):
+        required = group_required or 0
         per_learner[(user_id, track_id)] += [
-            (optional, status, steps, minutes),
-            (optional, Status.TODO, -steps, -minutes),
+            (group_id, required, optional, status, steps, minutes),
+            (group_id, required, optional, Status.TODO, -steps, -minutes),
         ]
     return {
         (user_id, track_id): completion_from_facts(
@@ -147,21 +235,30 @@ def completion_for(
 
 
 def learner_completions_for(*, user_id: int, track_ids: Iterable[int]) -> dict[int, Completion]:
-    """One learner's completion of each track asked for, in one query: the tracks' steps,
-    each with the learner's status (to do when untouched), counted by track, optional
-    flag and status."""
+    """One learner's completion of each track asked for, in one query: the tracks' current
+    steps, each with the learner's status (to do when untouched), counted by track,
+    choice group, optional flag and status."""
     tracks = sorted(set(track_ids))
     facts: dict[int, list[StepFacts]] = {track_id: [] for track_id in tracks}
-    for track_id, optional, status, steps, minutes in (
-        Step.objects.filter(track_id__in=tracks)
+    for track_id, group_id, group_required, optional, status, steps, minutes in (
+        Step.objects.current()
+        .filter(track_id__in=tracks)
         .alias(mine=FilteredRelation("progress", condition=Q(progress__user_id=user_id)))
         .annotate(learner_status=Coalesce("mine__status", Value(Status.TODO)))
         .order_by()
-        .values("track_id", "is_optional", "learner_status")
+        .values("track_id", "group_id", "group__required", "is_optional", "learner_status")
         .annotate(steps=Count("pk"), minutes=Coalesce(Sum("estimated_minutes"), 0))
-        .values_list("track_id", "is_optional", "learner_status", "steps", "minutes")
+        .values_list(
+            "track_id",
+            "group_id",
+            "group__required",
+            "is_optional",
+            "learner_status",
+            "steps",
+            "minutes",
+        )
     ):
-        facts[track_id].append((optional, status, steps, minutes))
+        facts[track_id].append((group_id, group_required or 0, optional, status, steps, minutes))
     return {
         track_id: completion_from_facts(user_id=user_id, track_id=track_id, facts=track_facts)
         for track_id, track_facts in facts.items()
@@ -258,11 +355,14 @@ def next_steps_for(*, user_id: int, track_ids: Iterable[int]) -> dict[int, NextS
 def next_steps_for_pairs(
     *, pairs: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], NextStep | None]:
-    """Per (learner, track), the first step (in order) not done or skipped whose
-    prerequisites are met; None when there is none.
+    """Per (learner, track), the first current step (in order) not done or skipped, not
+    in a choice group already finished, whose prerequisites are met; None when there is
+    none.
 
-    A prerequisite is met when it is done or skipped. Three queries whatever the sizes:
-    the tracks' steps, their prerequisite edges, and the learners' finished steps.
+    A prerequisite step is met when it is done or skipped, a prerequisite group when it
+    is finished (``group_finished``). Three queries whatever the sizes: the tracks'
+    current steps, their prerequisite edges (on steps and on groups, in one), and the
+    learners' finished steps.
     """
     wanted = set(pairs)
     if not wanted:
@@ -270,32 +370,69 @@ def next_steps_for_pairs(
     users = {user_id for user_id, _ in wanted}
     tracks = {track_id for _, track_id in wanted}
     by_track: dict[int, list[NextStep]] = {}
-    for step_id, track_id, key, title, minutes, position in (
-        Step.objects.filter(track_id__in=tracks)
+    group_of: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    required: dict[int, int] = {}
+    for step_id, track_id, key, title, minutes, position, group_id, group_required in (
+        Step.objects.current()
+        .filter(track_id__in=tracks)
         .order_by("track_id", "position", "id")
-        .values_list("id", "track_id", "key", "title", "estimated_minutes", "position")
+        .values_list(
+            "id",
+            "track_id",
+            "key",
+            "title",
+            "estimated_minutes",
+            "position",
+            "group_id",
+            "group__required",
+        )
     ):
         by_track.setdefault(track_id, []).append(NextStep(step_id, key, title, minutes, position))
-    requires: dict[int, list[int]] = {}
-    for after, before in Step.prerequisites.through.objects.filter(
-        from_step__track_id__in=tracks
-    ).values_list("from_step_id", "to_step_id"):
-        requires.setdefault(after, []).append(before)
-    finished: dict[int, set[int]] = {}
-    for user_id, step_id in StepProgress.objects.filter(
+        if group_id is not None:
+            group_of[step_id] = group_id
+            members.setdefault(group_id, []).append(step_id)
+            required[group_id] = group_required
+    step_edges = Step.prerequisites.through.objects.filter(
+        from_step__track_id__in=tracks, to_step__retired_at__isnull=True
+    ).values_list("from_step_id", "to_step_id", Value(False))
+    group_edges = Step.prerequisite_groups.through.objects.filter(
+        step__track_id__in=tracks
+    ).values_list("step_id", "choicegroup_id", Value(True))
+    requires: dict[int, list[tuple[int, bool]]] = {}
+    for after, before, is_group in step_edges.union(group_edges, all=True):
+        requires.setdefault(after, []).append((before, bool(is_group)))
+    finished: dict[int, dict[int, str]] = {}
+    for user_id, step_id, status in StepProgress.objects.filter(
         user_id__in=users,
         step__track_id__in=tracks,
+        step__retired_at__isnull=True,
         status__in=[Status.DONE, Status.SKIPPED],
-    ).values_list("user_id", "step_id"):
-        finished.setdefault(user_id, set()).add(step_id)
+    ).values_list("user_id", "step_id", "status"):
+        finished.setdefault(user_id, {})[step_id] = status
     result: dict[tuple[int, int], NextStep | None] = {}
     for user_id, track_id in wanted:
-        mine = finished.get(user_id, set())
+        mine = finished.get(user_id, {})
+
+        def is_finished(group_id: int, mine: dict[int, str] = mine) -> bool:
+            statuses = [mine.get(step_id) for step_id in members.get(group_id, [])]
+            return group_finished(
+                required=required.get(group_id, 1),
+                steps=len(statuses),
+                done=statuses.count(Status.DONE),
+                skipped=statuses.count(Status.SKIPPED),
+            )
+
+        def met(before: int, is_group: bool, mine: dict[int, str] = mine) -> bool:
+            return is_finished(before) if is_group else before in mine
+
         result[(user_id, track_id)] = next(
             (
                 step
                 for step in by_track.get(track_id, [])
-                if step.id not in mine and all(b in mine for b in requires.get(step.id, []))
+                if step.id not in mine
+                and not (step.id in group_of and is_finished(group_of[step.id]))
+                and all(met(b, g) for b, g in requires.get(step.id, []))
             ),
             None,
         )
@@ -345,7 +482,7 @@ def learner_dashboard(*, user: User, today: date | None = None, recent_limit: in
     per_day = activity_by_day(user=user)
     first_day = today - timedelta(weeks=ACTIVITY_WEEKS) + timedelta(days=1)
     recent = (
-        StepProgress.objects.filter(user=user, status=Status.DONE)
+        StepProgress.objects.filter(user=user, status=Status.DONE, step__retired_at__isnull=True)
         .order_by("-completed_at", "-id")
         .values_list(
             "step_id", "step__title", "step__track__slug", "step__track__title", "completed_at"
@@ -388,8 +525,14 @@ class StepProgressState:
 
 
 def published_step_get(*, step_id: int) -> Step | None:
-    """The step if it belongs to a published track, with its track (1 query)."""
-    return Step.objects.select_related("track").filter(pk=step_id, track__is_published=True).first()
+    """The step if it belongs to a published track and is not retired, with its track
+    (1 query)."""
+    return (
+        Step.objects.current()
+        .select_related("track")
+        .filter(pk=step_id, track__is_published=True)
+        .first()
+    )
 
 
 def step_progress_get(*, user: User, step: Step) -> StepProgressState:
@@ -417,47 +560,60 @@ def completion_of_steps(
     *,
     user_id: int,
     track_id: int,
-    steps: Iterable[tuple[int, bool, int]],
+    steps: Iterable[StepShape | tuple[int, bool, int]],
     statuses: Mapping[int, str],
 ) -> Completion:
     """The same figures as ``completion_for``, worked out from data already in hand:
-    the track's steps as (id, is_optional, estimated_minutes) and the learner's statuses.
+    the track's current steps (see ``StepShape``; a plain (id, is_optional,
+    estimated_minutes) is a step outside any choice group) and the learner's statuses.
     No query; for a page that has loaded both anyway."""
+    shapes = (StepShape(*step) for step in steps)
     return completion_from_facts(
         user_id=user_id,
         track_id=track_id,
         facts=(
-            (optional, statuses.get(step_id, Status.TODO), 1, minutes)
-            for step_id, optional, minutes in steps
+            (
+                shape.group_id,
+                shape.group_required,
+                shape.is_optional,
+                statuses.get(shape.id, Status.TODO),
+                1,
+                shape.estimated_minutes,
+            )
+            for shape in shapes
         ),
     )
 
 
 def track_progress_for(
-    *, user: User, track: Track, steps: Iterable[tuple[int, bool, int]]
+    *, user: User, track: Track, steps: Iterable[StepShape | tuple[int, bool, int]]
 ) -> TrackProgress:
-    """The learner's status on each of the track's steps, given as (id, is_optional,
-    estimated_minutes), and their completion of it (1 query)."""
-    steps = list(steps)
-    statuses = step_statuses_for(user_id=user.pk, step_ids=[step_id for step_id, _, _ in steps])
+    """The learner's status on each of the track's current steps, given as ``StepShape``
+    (or (id, is_optional, estimated_minutes)), and their completion of it (1 query)."""
+    shapes = [StepShape(*step) for step in steps]
+    statuses = step_statuses_for(user_id=user.pk, step_ids=[shape.id for shape in shapes])
     return TrackProgress(
         statuses=statuses,
         completion=completion_of_steps(
-            user_id=user.pk, track_id=track.pk, steps=steps, statuses=statuses
+            user_id=user.pk, track_id=track.pk, steps=shapes, statuses=statuses
         ),
     )
 
 
 def learner_track_progress(*, user_id: int, track_id: int) -> TrackProgress:
-    """The learner's status on each step of the track they touched (a step absent is to
-    do) and their completion of it, in 1 query: the track's steps with their status."""
+    """The learner's status on each current step of the track they touched (a step absent
+    is to do) and their completion of it, in 1 query: the track's current steps with
+    their status."""
     steps, statuses = [], {}
-    for step_id, optional, minutes, status in (
-        Step.objects.filter(track_id=track_id)
+    for step_id, optional, minutes, group_id, group_required, status in (
+        Step.objects.current()
+        .filter(track_id=track_id)
         .alias(mine=FilteredRelation("progress", condition=Q(progress__user_id=user_id)))
-        .values_list("id", "is_optional", "estimated_minutes", "mine__status")
+        .values_list(
+            "id", "is_optional", "estimated_minutes", "group_id", "group__required", "mine__status"
+        )
     ):
-        steps.append((step_id, optional, minutes))
+        steps.append(StepShape(step_id, optional, minutes, group_id, group_required or 0))
         if status is not None:
             statuses[step_id] = status
     return TrackProgress(

@@ -164,9 +164,10 @@ def test_detail_of_a_big_track_is_a_fixed_number_of_queries(alice, django_assert
         user=alice.user, step=Track.objects.get(slug="big").steps.first(), status=Status.DONE
     )
     # 1-2 the session behind the X-Session-Token (exists, load); 3 the user;
-    # 4 the track with its annotated counts; 5 steps; 6 prerequisites; 7 step resources
-    # with their resources; 8 the learner's statuses (completion is worked out from them)
-    with django_assert_num_queries(8):
+    # 4 the track with its annotated counts; 5 steps with their choice groups;
+    # 6 prerequisites; 7 prerequisite groups; 8 step resources with their resources;
+    # 9 the learner's statuses (completion is worked out from them)
+    with django_assert_num_queries(9):
         response = alice.get("tracks/big/")
     body = response.json()
     assert len(body["steps"]) == 60

@@ -3,8 +3,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.content.models import Resource, Track
-from apps.progress.models import Status
+from apps.content.models import Resource, Step, Track
+from apps.progress.models import Status, StepProgress
+from apps.progress.selectors import track_completion_for
 from apps.progress.services import step_status_set
 from tests.content.admin_forms import step_form_data
 from tests.factories import (
@@ -196,3 +197,72 @@ def test_autocomplete_for_resources(staff_client):
     assert response.status_code == 200
     assert response.json()["results"][0]["text"] == "Deep Learning book"
     assert Track.objects.filter(pk=step.track_id).exists()
+
+
+# --- removing steps: learners' progress is never deleted --------------------------------
+
+
+def test_deleting_a_step_with_progress_in_admin_retires_it_and_says_so(staff_client, learner):
+
+    step = StepFactory(title="Attention paper")
+    step_status_set(user=learner, step=step, status=Status.DONE)
+    url = reverse("admin:content_step_delete", args=[step.pk])
+
+    confirm = staff_client.get(url).content.decode()
+    assert "on “Attention paper”, so it will be retired, not deleted" in confirm
+    assert "Attention paper — retired, progress kept" in confirm
+
+    response = staff_client.post(url, {"post": "yes"}, follow=True)
+
+    assert "was retired, not deleted" in response.content.decode()
+    step.refresh_from_db()
+    assert step.retired_at is not None
+    assert StepProgress.objects.get(user=learner, step=step).status == Status.DONE
+
+
+def test_deleting_a_step_nobody_has_progress_on_really_deletes_it(staff_client):
+
+    step = StepFactory(title="Never touched")
+    url = reverse("admin:content_step_delete", args=[step.pk])
+
+    assert "will be retired" not in staff_client.get(url).content.decode()
+    staff_client.post(url, {"post": "yes"})
+
+    assert not Step.objects.filter(pk=step.pk).exists()
+
+
+def test_delete_selected_retires_steps_with_progress_and_restore_brings_them_back(
+    staff_client, learner
+):
+
+    track = TrackFactory()
+    kept, touched, untouched = (
+        StepFactory(track=track, position=n, title=f"Step {n}") for n in range(3)
+    )
+    step_status_set(user=learner, step=kept, status=Status.DONE)
+    step_status_set(user=learner, step=touched, status=Status.DONE)
+    url = reverse("admin:content_step_changelist")
+    selected = {"action": "delete_selected", "_selected_action": [touched.pk, untouched.pk]}
+
+    confirm = staff_client.post(url, selected).content.decode()
+    assert "on “Step 1”, so it will be retired, not deleted" in confirm
+    done = staff_client.post(url, {**selected, "post": "yes"}, follow=True).content.decode()
+
+    assert "1 step(s) retired, not deleted" in done and "Successfully deleted" not in done
+    assert not Step.objects.filter(pk=untouched.pk).exists()
+    assert track_completion_for(user_id=learner.pk, track_id=track.pk).required_total == 1
+
+    staff_client.post(url, {"action": "restore", "_selected_action": [touched.pk]})
+
+    touched.refresh_from_db()
+    assert touched.retired_at is None
+    completion = track_completion_for(user_id=learner.pk, track_id=track.pk)
+    assert (completion.required_total, completion.required_done) == (2, 2)
+
+
+def test_a_track_page_in_admin_cannot_delete_steps_inline(staff_client):
+    step = StepFactory()
+
+    page = staff_client.get(reverse("admin:content_track_change", args=[step.track_id]))
+
+    assert "steps-0-DELETE" not in page.content.decode()

@@ -204,6 +204,8 @@ def _track_data(**overrides: Any) -> dict[str, Any]:
         "position": 0,
         "steps-TOTAL_FORMS": 0,
         "steps-INITIAL_FORMS": 0,
+        "choice_groups-TOTAL_FORMS": 0,
+        "choice_groups-INITIAL_FORMS": 0,
     }
     data.update(overrides)
     return data

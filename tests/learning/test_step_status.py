@@ -215,13 +215,14 @@ def test_status_change_query_budget(client, learner, django_assert_num_queries, 
     # 1 session, 2 user, 3 the step with its track and content revision,
     # 4 step_status_set: the learner's lock, progress row, event and enrollment in one
     # statement; the fragment: 5 prerequisite edges of the step and of its dependents
-    # with the learner's statuses, 6 their resource links with link health,
-    # 7 completion of the track
-    with django_assert_num_queries(7):
+    # with the learner's statuses, 6 the choice groups those steps require, with the
+    # learner's counts in each, 7 their resource links with link health,
+    # 8 completion of the track
+    with django_assert_num_queries(8):
         response = client.post(_url(made[0]), {"status": "done"}, **HTMX)
     # The progress bar and every dependent, out of band.
     assert response.content.decode().count('hx-swap-oob="true"') == 1 + dependents
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         client.post(_url(made[0]), {"status": "todo"}, **HTMX)
 
 

@@ -154,8 +154,9 @@ def test_track_page_query_budget(client, learner, django_assert_num_queries, tra
     client.force_login(learner)
     # 1 session, 2 user, 3 the versions of what the page shows, 4 the track with its
     # figures; the progress and step list: 5 link health of its resources, 6 the
-    # learner's statuses and completion, 7 steps, 8 prerequisites, 9 resources
-    with django_assert_num_queries(9):
+    # learner's statuses and completion, 7 steps with their choice groups,
+    # 8 prerequisites, 9 prerequisite groups, 10 resources
+    with django_assert_num_queries(10):
         client.get(reverse("learning:track", args=[slug]))
     # Again, nothing changed: the progress and the step list come rendered from the cache.
     with django_assert_num_queries(3):

@@ -21,6 +21,12 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+@register.filter
+def choose_label(required: int) -> str:
+    """How a choice group asks: "Choose one", "Choose 2"."""
+    return "Choose one" if required == 1 else f"Choose {required}"
+
+
 @register.simple_tag
 def status_actions() -> list[tuple[str, str]]:
     return STATUS_ACTIONS

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"Read {len(files)} file(s).")
-        for name in ("tracks", "steps", "resources", "links"):
+        for name in ("tracks", "steps", "groups", "resources", "links"):
             self.stdout.write(f"  {name:<10} {getattr(report, name)}")
         if report.changed:
             self.stdout.write(self.style.SUCCESS("Roadmaps loaded."))
