@@ -164,6 +164,11 @@ STEPWISE_LEARNER_FRAGMENT_SECONDS = env.int("STEPWISE_LEARNER_FRAGMENT_SECONDS",
 # How long a track's figures (steps, hours, learners) are kept for its page; only the
 # count of learners can lag behind, by at most this long.
 STEPWISE_TRACK_FIGURES_SECONDS = env.int("STEPWISE_TRACK_FIGURES_SECONDS", default=60)
+# A learner's private note on a step: at most this many characters, and this many links.
+STEPWISE_NOTE_MAX_CHARS = env.int("STEPWISE_NOTE_MAX_CHARS", default=20_000)
+STEPWISE_NOTE_MAX_LINKS = env.int("STEPWISE_NOTE_MAX_LINKS", default=20)
+# Note saves a learner may make from the web per minute (htmx saves as they type).
+STEPWISE_WEB_NOTE_SAVES_PER_MINUTE = env.int("STEPWISE_WEB_NOTE_SAVES_PER_MINUTE", default=60)
 # Content-only page fragments kept per process: the most recent this many.
 STEPWISE_FRAGMENT_MEMO_SIZE = env.int("STEPWISE_FRAGMENT_MEMO_SIZE", default=20000)
 # "fragments": `{% cache None <name> <values...> using="fragments" %}` around the parts of
@@ -437,6 +442,10 @@ REMINDERS_SEND_BACKOFF_MAX_SECONDS = env.float("REMINDERS_SEND_BACKOFF_MAX_SECON
 # and is sent again (at most the one message in flight then goes out twice). Keep it above
 # twice the send task's hard time limit (CELERY_TASK_TIME_LIMIT).
 REMINDERS_SENDING_STALE_MINUTES = env.float("REMINDERS_SENDING_STALE_MINUTES", default=30.0)
+# Each email is recorded sent, committed, as soon as the mail server accepts it. On PostgreSQL
+# that commit does not wait for the disk unless this is true: a killed worker loses none of
+# them either way; only a database server crash could lose the last fraction of a second.
+REMINDERS_SENT_COMMIT_DURABLE = env.bool("REMINDERS_SENT_COMMIT_DURABLE", default=False)
 # A delivery still "pending" this long after it was created or last handed to a send task lost
 # its task (not enqueued, or a worker died before enqueueing the retry): the beat hands it out
 # again. Keep it above the backoff cap so a retry waiting for its turn is left alone.

@@ -161,3 +161,18 @@ def test_a_send_stops_at_half_its_claim_and_hands_the_rest_back(make_learner):
     rest = ReminderDelivery.objects.filter(pk__in=deliveries[sent:])
     assert set(rest.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
     assert rest.first().error == "Not sent: the send task ran past half its claim; handed back."
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_send_leaves_the_database_session_committing_durably_again(make_learner):
+    deliveries = test_deliveries([make_learner() for _ in range(2)])
+    recorder = Recorder()
+
+    with smtp_server(recorder) as port, smtp_settings(port):
+        assert len(reminder_deliveries_send(delivery_ids=deliveries).sent) == 2
+
+    # Whatever the connection does next (another task on the same worker) commits durably.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
