@@ -14,6 +14,14 @@ urlpatterns: list[URLPattern] = [
     path("progress/steps/<int:step_id>/", progress.StepProgressApi.as_view(), name="step-progress"),
     path("progress/sync/", progress.SyncApi.as_view(), name="progress-sync"),
     path("progress/changes/", progress.ChangesApi.as_view(), name="progress-changes"),
+    path(
+        "progress/steps/<int:step_id>/notes/",
+        progress.StepNoteApi.as_view(),
+        name="step-note",
+    ),
+    path("progress/suggestions/", progress.SuggestionsApi.as_view(), name="progress-suggestions"),
+    path("progress/tracks/<slug:slug>/bulk/", progress.TrackBulkApi.as_view(), name="track-bulk"),
+    path("progress/bulk/<uuid:action_id>/undo/", progress.BulkUndoApi.as_view(), name="bulk-undo"),
     path("me/", learning.MeApi.as_view(), name="me"),
     path("me/export/", learning.MeExportApi.as_view(), name="me-export"),
     # Anything else under /api/v1/ answers 404 in the API's error shape, not an HTML page.

@@ -17,15 +17,17 @@ from apps.content.models import ChoiceGroup, ContentRevision, Step, StepResource
 from apps.content.selectors import GroupOfSteps, groups_of_steps, track_list, track_steps
 from apps.linkhealth.models import ResourceHealth
 from apps.linkhealth.outcomes import Outcome
-from apps.linkhealth.selectors import track_resource_health
-from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
+from apps.progress.models import Enrollment, ProgressEvent, Status, StepNote, StepProgress
 from apps.progress.selectors import (
     Completion,
     Dashboard,
+    StepExtras,
     group_finished,
     learner_dashboard,
+    learner_step_extras,
     learner_track_progress,
     track_completion_for,
+    with_done_elsewhere,
 )
 
 FINISHED = frozenset({Status.DONE, Status.SKIPPED})
@@ -47,6 +49,9 @@ class StepView:
     #: in order.
     prerequisites: list[Step | ChoiceGroup]
     links: list[StepResource]
+    #: The learner's note, and the track where they finished this step's primary
+    #: resource when it is offered to mark done here too (None for a visitor).
+    extras: StepExtras | None = None
 
     is_group = False
 
@@ -73,20 +78,25 @@ class TrackView:
         track: Track,
         statuses: dict[int, str] | None,
         completion: Completion | None,
-        link_health: dict[int, str],
+        user_id: int | None = None,
     ) -> None:
         self.track = track
+        self.user_id = user_id
         #: The learner's status by step id (None for a visitor); untouched steps absent.
         self.statuses = statuses
         self.completion = completion
-        #: The link health (``ok``, ``broken``...) of the track's checked resources.
-        self.link_health = link_health
 
     @cached_property
     def steps(self) -> list[StepView]:
         statuses = self.statuses or {}
-        steps = list(track_steps(track=self.track))
+        steps = list(track_steps(track=self.track, links=_links_with_health()))
         finished_groups = _finished_groups(groups_of_steps(steps), statuses)
+        extras: dict[int, StepExtras] = {}
+        if self.user_id is not None:
+            extras = learner_step_extras(
+                user_id=self.user_id, steps=Step.objects.filter(track=self.track)
+            )
+        empty = StepExtras(note="", links=[], done_in=None) if self.user_id is not None else None
         views = []
         for step in steps:
             prerequisites: list[Step | ChoiceGroup] = [
@@ -109,9 +119,20 @@ class TrackView:
                     waiting_on if self.statuses is not None else [],
                     prerequisites,
                     list(step.step_resources.all()),
+                    extras.get(step.pk, empty),
                 )
             )
         return views
+
+    @cached_property
+    def link_health(self) -> dict[int, str]:
+        """The link health (``ok``, ``broken``...) of the track's resources, read with
+        the steps."""
+        return {
+            link.resource_id: link.health  # type: ignore[attr-defined]
+            for view in self.steps
+            for link in view.links
+        }
 
     @cached_property
     def items(self) -> list[StepView | GroupView]:
@@ -184,13 +205,15 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
     anonymous), or None, in 1 query when its figures are cached (2 when not).
 
     The query reads the versions of what the page shows: the content revision, the
-    learner's last event on the track (every status change is one) and the count and
-    latest change of its links' health. The track with its figures (``track_list``) is
-    kept by content revision for ``STEPWISE_TRACK_FIGURES_SECONDS``: its count of
-    learners may lag that long behind, nothing else can.
+    learner's last event (every status change is one), their latest note on the track,
+    and the count and latest change of its links' health. The track with its figures
+    (``track_list``) is kept by content revision for ``STEPWISE_TRACK_FIGURES_SECONDS``:
+    its count of learners may lag that long behind, nothing else can.
     """
     learner_id = user.pk if user is not None and user.is_authenticated else 0  # 0: no one
-    events = ProgressEvent.objects.filter(user_id=learner_id, step__track_id=OuterRef("pk"))
+    # Any event, not only this track's: a step finished in another track is offered here.
+    events = ProgressEvent.objects.filter(user_id=learner_id)
+    notes = StepNote.objects.filter(user_id=learner_id, step__track_id=OuterRef("pk"))
     health = ResourceHealth.objects.filter(
         resource__step_links__step__track_id=OuterRef("pk")
     ).order_by()
@@ -199,6 +222,8 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
         .annotate(
             revision=Subquery(ContentRevision.objects.filter(pk=1).values("number")[:1]),
             progress_version=Subquery(events.order_by("-id").values("id")[:1]),
+            # A note is emptied, never deleted, so its time only moves forward.
+            notes_version=Subquery(notes.order_by("-updated_at").values("updated_at")[:1]),
             broken_links=Subquery(
                 health.filter(health=Outcome.BROKEN)
                 .values("health")
@@ -211,7 +236,9 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
                 .values("at")
             ),
         )
-        .values_list("pk", "revision", "progress_version", "broken_links", "health_changed")
+        .values_list(
+            "pk", "revision", "progress_version", "notes_version", "broken_links", "health_changed"
+        )
         .first()
     )
     if row is None:
@@ -225,20 +252,28 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
     return TrackPage(track=track, user=user, version=fingerprint(row))
 
 
+def _links_with_health() -> QuerySet[StepResource]:
+    """Resource links, each with the health of its resource (``unknown`` if unchecked)."""
+    return StepResource.objects.annotate(
+        health=Coalesce("resource__health__health", Value(Outcome.UNKNOWN.value))
+    )
+
+
 def track_view_for(*, track: Track, user: User | None) -> TrackView:
-    """The track's figures for the learner (or a visitor): 1 query for the link health of
-    its resources; a signed-in learner adds 1 (their statuses and completion, from
-    ``learner_track_progress``). Reading ``steps`` adds the 4 of ``track_steps``.
+    """The track's figures for the learner (or a visitor): none for a visitor; for a
+    signed-in learner 1 query (their statuses and completion, from
+    ``learner_track_progress``). Reading ``steps`` adds the 4 of ``track_steps`` (the
+    links with their health), and for a learner 1 more (their notes and what they
+    finished elsewhere).
     """
-    health = track_resource_health(track_id=track.pk)
     if user is None or not user.is_authenticated:
-        return TrackView(track=track, statuses=None, completion=None, link_health=health)
+        return TrackView(track=track, statuses=None, completion=None)
     progress = learner_track_progress(user_id=user.pk, track_id=track.pk)
     return TrackView(
         track=track,
         statuses=progress.statuses,
         completion=progress.completion,
-        link_health=health,
+        user_id=user.pk,
     )
 
 
@@ -390,14 +425,24 @@ def step_change_view_for(
         )
         prerequisites.setdefault(group_edge.step_id, []).append((group_edge.choicegroup, finished))
 
+    # A step's offer to mark it done here too comes with its links: it needs a primary
+    # resource, its first link, so a step without links has none.
+    offer = with_done_elsewhere(Step.objects.filter(pk=OuterRef("step_id")), user_id=user.pk)
     links: dict[int, list[StepResource]] = {pk: [] for pk in steps}
+    done_in: dict[int, tuple[str, str]] = {}
     for link in (
-        StepResource.objects.filter(step_id__in=steps)
+        _links_with_health()
+        .filter(step_id__in=steps)
         .select_related("resource")
-        .annotate(health=Coalesce("resource__health__health", Value(Outcome.UNKNOWN.value)))
+        .annotate(
+            done_in_slug=Subquery(offer.values("done_in_slug")[:1]),  # type: ignore[misc]
+            done_in_title=Subquery(offer.values("done_in_title")[:1]),  # type: ignore[misc]
+        )
         .order_by("position", "id")
     ):
         links[link.step_id].append(link)
+        if link.done_in_slug:
+            done_in[link.step_id] = (link.done_in_slug, link.done_in_title)
 
     def view(pk: int) -> StepView:
         own, own_status = steps[pk]
@@ -408,6 +453,8 @@ def step_change_view_for(
             [p for p, met in prereqs if not met],
             [p for p, _ in prereqs],
             links[pk],
+            # The note is not read: the page keeps the one it shows (hx-preserve).
+            StepExtras(note="", links=[], done_in=done_in.get(pk)),
         )
 
     dependents = [

@@ -73,9 +73,29 @@ class ExportEventSerializer(serializers.Serializer):
     occurred_at = serializers.CharField(allow_null=True)
     recorded_at = serializers.CharField(allow_null=True)
     source = serializers.CharField()  # type: ignore[assignment]
+    bulk_action = serializers.CharField(
+        allow_null=True, help_text="The bulk action (mark all done, reset, undo) it was part of."
+    )
 
 
 ExportEventSerializer._declared_fields["from"] = serializers.CharField()
+
+
+class ExportNoteSerializer(serializers.Serializer):
+    track = serializers.CharField()
+    step = serializers.CharField()
+    body = serializers.CharField(help_text="Markdown, as the learner wrote it.")
+    links = serializers.ListField(child=serializers.CharField())
+    updated_at = serializers.CharField(allow_null=True)
+
+
+class ExportBulkActionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    track = serializers.CharField()
+    kind = serializers.CharField()
+    undoes = serializers.CharField(allow_null=True)
+    steps_changed = serializers.IntegerField()
+    created_at = serializers.CharField(allow_null=True)
 
 
 class ExportSerializer(serializers.Serializer):
@@ -85,6 +105,8 @@ class ExportSerializer(serializers.Serializer):
     enrollments = ExportEnrollmentSerializer(many=True)
     step_statuses = ExportStepStatusSerializer(many=True)
     events = ExportEventSerializer(many=True)
+    notes = ExportNoteSerializer(many=True)
+    bulk_actions = ExportBulkActionSerializer(many=True)
 
 
 class TrackFilterSerializer(QueryParamsSerializer):

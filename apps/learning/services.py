@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Any
 
 from apps.accounts.models import User
-from apps.progress.models import Enrollment, ProgressEvent, StepProgress
+from apps.progress.models import BulkAction, Enrollment, ProgressEvent, StepNote, StepProgress
 
 
 def user_data_export(*, user: User) -> dict[str, Any]:
-    """Everything Stepwise holds about the learner, as JSON-ready data. Three queries."""
+    """Everything Stepwise holds about the learner, as JSON-ready data. Five queries."""
 
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
@@ -34,7 +34,19 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "occurred_at",
             "recorded_at",
             "source",
+            "bulk_id",
         )
+    )
+    notes = (
+        StepNote.objects.filter(user=user)
+        .exclude(body="", links=[])
+        .order_by("step__track__slug", "step__position")
+        .values_list("step__track__slug", "step__key", "body", "links", "updated_at")
+    )
+    bulk_actions = (
+        BulkAction.objects.filter(user=user)
+        .order_by("created_at")
+        .values_list("id", "track__slug", "kind", "undoes_id", "steps_changed", "created_at")
     )
     return {
         "profile": {
@@ -66,7 +78,23 @@ def user_data_export(*, user: User) -> dict[str, Any]:
                 "occurred_at": iso(occurred),
                 "recorded_at": iso(recorded),
                 "source": source,
+                "bulk_action": str(bulk) if bulk else None,
             }
-            for track, key, before, after, occurred, recorded, source in events.iterator(2000)
+            for track, key, before, after, occurred, recorded, source, bulk in events.iterator(2000)
+        ],
+        "notes": [
+            {"track": track, "step": key, "body": body, "links": links, "updated_at": iso(at)}
+            for track, key, body, links, at in notes
+        ],
+        "bulk_actions": [
+            {
+                "id": str(pk),
+                "track": track,
+                "kind": kind,
+                "undoes": str(undoes) if undoes else None,
+                "steps_changed": changed,
+                "created_at": iso(at),
+            }
+            for pk, track, kind, undoes, changed, at in bulk_actions
         ],
     }

@@ -2,6 +2,7 @@
 and the download of their data."""
 
 import json
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,10 +11,11 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from apps.accounts.models import User
 from apps.content.forms import TrackFilterForm
@@ -30,9 +32,15 @@ from apps.learning.selectors import (
 )
 from apps.learning.services import user_data_export
 from apps.progress.forms import StepStatusForm
-from apps.progress.models import Source
-from apps.progress.selectors import step_statuses_for
-from apps.progress.services import step_status_set
+from apps.progress.models import BulkAction, Source
+from apps.progress.selectors import bulk_action_for, step_note_for, step_statuses_for
+from apps.progress.services import (
+    BULK_TARGET,
+    bulk_action_undo,
+    step_note_set,
+    step_status_set,
+    track_bulk_set,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -70,10 +78,14 @@ def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
         get_token(request)
         secret = request.META["CSRF_COOKIE"]
         steps_key = f"{request.user.pk}:{page.version}:{secret}:{request.get_full_path()}"
+    undo = None
+    if request.user.is_authenticated:
+        undo = _bulk_undo_offers(request).get(slug)
     return render(
         request,
         "learning/track_detail.html",
         {
+            "undo": undo,
             "track": page.track,
             "track_page": page,  # its figures and steps are read only if not cached
             "steps_key": steps_key,
@@ -173,3 +185,114 @@ def data_export(request: HttpRequest) -> HttpResponse:
     stamp = timezone.now().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="stepwise-data-{stamp}.json"'
     return response
+
+
+# --- notes ------------------------------------------------------------------------------
+
+
+@login_required
+def step_note(request: HtmxHttpRequest, slug: str, key: str) -> HttpResponse:
+    """The learner's private note on a step. htmx saves it as they type and answers
+    with a one-line status; without JavaScript the form posts here and goes back to the
+    step, or shows the form again, text kept, with what was wrong."""
+    user: User = request.user  # type: ignore[assignment]
+    step = step_published_get(track_slug=slug, key=key)
+    if step is None:
+        raise Http404("No such step.")
+    note = step_note_for(user_id=user.pk, step_id=step.pk)
+    body, links = (note.body, note.links) if note is not None else ("", [])
+    error = None
+    if request.method == "POST":
+        body = request.POST.get("body", "")
+        links = request.POST.get("links", "").split()
+        if rate_limit_exceeded(
+            key=f"web-note:{user.pk}",
+            limit=settings.STEPWISE_WEB_NOTE_SAVES_PER_MINUTE,
+            window_seconds=60,
+        ):
+            error = "That was a lot of saves in a minute; wait a moment and try again."
+        else:
+            try:
+                note = step_note_set(user=user, step=step, body=body, links=links)
+            except ApplicationError as exc:
+                error = exc.message
+        if request.htmx:
+            # htmx shows the answer (400 included) next to the form; the text stays put.
+            return render(
+                request,
+                "learning/_note_status.html",
+                {"error": error, "note": note},
+                status=400 if error else 200,
+            )
+        if error is None:
+            messages.success(request, f"Your note on “{step.title}” is saved.")
+            return redirect(f"{reverse('learning:track', args=[slug])}#step-{key}")
+    return render(
+        request,
+        "learning/step_note.html",
+        {"step": step, "track": step.track, "body": body, "links": links, "error": error},
+        status=400 if error else 200,
+    )
+
+
+# --- bulk actions -----------------------------------------------------------------------
+
+BULK_UNDO_SESSION_KEY = "stepwise-bulk-undo"
+
+
+def _bulk_undo_offers(request: HttpRequest) -> dict[str, dict[str, Any]]:
+    """By track slug, the learner's last bulk action there (``id``, ``kind``,
+    ``changed``), offered for undo for the rest of their session."""
+    offers: dict[str, dict[str, Any]] = request.session.get(BULK_UNDO_SESSION_KEY, {})
+    return offers
+
+
+@login_required
+def track_bulk(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """Mark every step of the track done, or reset them all: a confirmation page (GET),
+    then the action (POST), undoable for the rest of the session."""
+    if kind not in BULK_TARGET:
+        raise Http404("No such action.")
+    user: User = request.user  # type: ignore[assignment]
+    page = track_page_for(slug=slug, user=user)
+    if page is None:
+        raise Http404("No such track.")
+    if request.method == "POST":
+        result = track_bulk_set(user=user, track=page.track, kind=kind, source=Source.WEB)
+        offers = _bulk_undo_offers(request)
+        offers[slug] = {
+            "id": str(result.action.pk),
+            "kind": result.action.get_kind_display(),
+            "changed": result.action.steps_changed,
+        }
+        request.session[BULK_UNDO_SESSION_KEY] = offers
+        return redirect("learning:track", slug=slug)
+    return render(
+        request,
+        "learning/track_bulk_confirm.html",
+        {"track": page.track, "kind": kind, "completion": page.completion},
+    )
+
+
+@login_required
+@require_POST
+def bulk_undo(request: HtmxHttpRequest, slug: str, action_id: str) -> HttpResponse:
+    """Undo the learner's bulk action on the track (never anyone else's)."""
+    user: User = request.user  # type: ignore[assignment]
+    action = bulk_action_for(user_id=user.pk, action_id=action_id)
+    if action is None or action.kind == BulkAction.Kind.UNDO or action.track.slug != slug:
+        raise Http404("No such action of yours.")
+    result = bulk_action_undo(user=user, action=action, source=Source.WEB)
+    offers = _bulk_undo_offers(request)
+    if offers.pop(slug, None) is not None:
+        request.session[BULK_UNDO_SESSION_KEY] = offers
+    changed = result.action.steps_changed
+    messages.success(
+        request,
+        f"Undone: {changed} step{pluralize(changed)} went back to where they were."
+        if not result.replayed
+        else "That was already undone.",
+    )
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    return redirect("learning:track", slug=slug)

@@ -1,33 +1,50 @@
 """A learner's progress for the mobile apps: dashboard, one step, offline sync, changes."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.content.models import Step
+from apps.content.selectors import track_published_get
 from apps.core.api.auth import request_learner
 from apps.core.api.errors import error_responses
 from apps.core.api.throttles import SyncRateThrottle
-from apps.progress.models import Source
+from apps.progress.models import BulkAction, Source
 from apps.progress.selectors import (
+    bulk_action_for,
+    done_elsewhere_for,
     learner_dashboard,
     progress_changes_since,
     published_step_get,
+    step_note_for,
     step_progress_get,
 )
 from apps.progress.serializers import (
+    BulkActionInputSerializer,
+    BulkActionSerializer,
     ChangesQuerySerializer,
     DashboardSerializer,
     ProgressChangesSerializer,
+    StepNoteInputSerializer,
+    StepNoteSerializer,
     StepProgressSerializer,
     StepStatusInputSerializer,
+    SuggestionsSerializer,
     SyncInputSerializer,
     SyncResultSerializer,
 )
-from apps.progress.services import SyncOperation, progress_sync, step_status_set
+from apps.progress.services import (
+    SyncOperation,
+    bulk_action_undo,
+    progress_sync,
+    step_note_set,
+    step_status_set,
+    track_bulk_set,
+)
 
 _STEP_ID = OpenApiParameter("step_id", int, OpenApiParameter.PATH, description="A step's id.")
 
@@ -42,13 +59,14 @@ class DashboardApi(APIView):
         return Response(DashboardSerializer(learner_dashboard(user=request_learner(request))).data)
 
 
-class StepProgressApi(APIView):
-    def _step(self, step_id: int) -> Step:
-        step = published_step_get(step_id=step_id)
-        if step is None:
-            raise NotFound(f"There is no published step with id {step_id}.")
-        return step
+def _published_step(step_id: int) -> Step:
+    step = published_step_get(step_id=step_id)
+    if step is None:
+        raise NotFound(f"There is no published step with id {step_id}.")
+    return step
 
+
+class StepProgressApi(APIView):
     @extend_schema(
         operation_id="progress_step_retrieve",
         parameters=[_STEP_ID],
@@ -56,7 +74,7 @@ class StepProgressApi(APIView):
     )
     def get(self, request: Request, step_id: int) -> Response:
         """The learner's status on one step (to do when never touched)."""
-        step = self._step(step_id)
+        step = _published_step(step_id)
         return Response(
             StepProgressSerializer(step_progress_get(user=request_learner(request), step=step)).data
         )
@@ -70,7 +88,7 @@ class StepProgressApi(APIView):
     def put(self, request: Request, step_id: int) -> Response:
         """Set the learner's status on a step. Idempotent: the same PUT again records
         nothing new. The first change in a track enrolls the learner in it."""
-        step = self._step(step_id)
+        step = _published_step(step_id)
         data = StepStatusInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         step_status_set(
@@ -131,3 +149,110 @@ class ChangesApi(APIView):
             limit=settings.API_CHANGES_PAGE_SIZE,
         )
         return Response(ProgressChangesSerializer(changes).data)
+
+
+class StepNoteApi(APIView):
+    @extend_schema(
+        operation_id="progress_step_note_retrieve",
+        parameters=[_STEP_ID],
+        responses={200: StepNoteSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, step_id: int) -> Response:
+        """The learner's private note and links on a step (empty when they keep none).
+        Nobody else can read it."""
+        step = _published_step(step_id)
+        note = step_note_for(user_id=request_learner(request).pk, step_id=step.pk)
+        empty = {"step_id": step.pk, "body": "", "links": [], "updated_at": None}
+        return Response(StepNoteSerializer(note if note is not None else empty).data)
+
+    @extend_schema(
+        operation_id="progress_step_note_update",
+        parameters=[_STEP_ID],
+        request=StepNoteInputSerializer,
+        responses={200: StepNoteSerializer, **error_responses(400, 404, 413, 415)},
+    )
+    def put(self, request: Request, step_id: int) -> Response:
+        """Keep the learner's note and links on a step, replacing the earlier ones. An
+        empty body with no links clears it. Past a limit: 400 saying which, nothing saved."""
+        step = _published_step(step_id)
+        data = StepNoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = step_note_set(
+            user=request_learner(request),
+            step=step,
+            body=data.validated_data["body"],
+            links=data.validated_data["links"],
+        )
+        return Response(StepNoteSerializer(note).data)
+
+
+class SuggestionsApi(APIView):
+    @extend_schema(
+        operation_id="progress_suggestions",
+        responses={200: SuggestionsSerializer, **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        """What the learner may want to mark: steps of the tracks they follow whose
+        primary resource they already finished in another track."""
+        offers = done_elsewhere_for(user_id=request_learner(request).pk)
+        return Response(SuggestionsSerializer({"done_elsewhere": offers}).data)
+
+
+class TrackBulkApi(APIView):
+    @extend_schema(
+        operation_id="progress_track_bulk",
+        parameters=[
+            OpenApiParameter("slug", str, OpenApiParameter.PATH, description="A track's slug.")
+        ],
+        request=BulkActionInputSerializer,
+        responses={
+            201: BulkActionSerializer,
+            200: OpenApiResponse(BulkActionSerializer, description="The key was seen before."),
+            **error_responses(400, 404, 413, 415),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        """Mark every current step of a track done, or reset them all to do, as one
+        action that ``POST /progress/bulk/{id}/undo/`` undoes. Idempotent by key. Its
+        changes show in ``/progress/changes/``; they do not count as study (streaks)."""
+        track = track_published_get(slug=slug)
+        if track is None:
+            raise NotFound(f"There is no published track {slug!r}.")
+        data = BulkActionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = track_bulk_set(
+            user=request_learner(request),
+            track=track,
+            kind=data.validated_data["action"],
+            source=Source.API,
+            idempotency_key=data.validated_data["idempotency_key"],
+        )
+        return Response(
+            BulkActionSerializer(result.action).data, status=200 if result.replayed else 201
+        )
+
+
+class BulkUndoApi(APIView):
+    @extend_schema(
+        operation_id="progress_bulk_undo",
+        parameters=[
+            OpenApiParameter("action_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+        ],
+        request=None,
+        responses={
+            201: BulkActionSerializer,
+            200: OpenApiResponse(BulkActionSerializer, description="Undone before."),
+            **error_responses(404),
+        },
+    )
+    def post(self, request: Request, action_id: str) -> Response:
+        """Undo one of the learner's bulk actions: every step it changed goes back, unless
+        changed since. Undoing again returns the first undo."""
+        learner = request_learner(request)
+        action = bulk_action_for(user_id=learner.pk, action_id=str(action_id))
+        if action is None or action.kind == BulkAction.Kind.UNDO:
+            raise NotFound("You have no mark-all or reset with this id.")
+        result = bulk_action_undo(user=learner, action=action, source=Source.API)
+        return Response(
+            BulkActionSerializer(result.action).data, status=200 if result.replayed else 201
+        )

@@ -6,13 +6,34 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Count, FilteredRelation, Q, Sum, Value
+from django.core.exceptions import ValidationError
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    FilteredRelation,
+    JSONField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.query import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.content.models import Step, Track
-from apps.progress.models import Enrollment, ProgressEvent, Status, StepProgress
+from apps.content.models import Resource, Step, StepResource, Track
+from apps.progress.models import (
+    BulkAction,
+    Enrollment,
+    ProgressEvent,
+    Status,
+    StepNote,
+    StepProgress,
+)
 
 
 @dataclass(frozen=True)
@@ -440,9 +461,11 @@ def next_steps_for_pairs(
 
 
 def activity_by_day(*, user: User) -> dict[date, int]:
-    """Number of progress changes per local day (the learner's time zone), all time. 1 query."""
+    """Number of progress changes per local day (the learner's time zone), all time,
+    leaving out bulk actions (a "mark all done" is not a day of study). 1 query."""
     rows = (
-        ProgressEvent.objects.filter(user=user)
+        ProgressEvent.objects.study()
+        .filter(user=user)
         .annotate(day=TruncDate("occurred_at", tzinfo=user.zoneinfo))
         .order_by()
         .values("day")
@@ -670,3 +693,146 @@ def progress_changes_since(*, user: User, cursor: int, limit: int) -> ProgressCh
         cursor=changes[-1].id if changes else cursor,
         has_more=len(rows) > limit,
     )
+
+
+# --- progress that follows a shared resource ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoneElsewhere:
+    """A step the learner has not finished whose primary resource they finished in
+    another track: offered to mark done here too, never applied by itself."""
+
+    step_id: int
+    step_key: str
+    step_title: str
+    track_slug: str
+    track_title: str
+    resource_id: int
+    resource_title: str
+    #: The track where the learner finished a step on the same primary resource.
+    done_in_slug: str
+    done_in_title: str
+
+
+def _primary_resource(step_ref: str) -> Subquery:
+    """The step's primary resource: its first resource link."""
+    return Subquery(
+        StepResource.objects.filter(step_id=OuterRef(step_ref))
+        .order_by("position", "id")
+        .values("resource_id")[:1]
+    )
+
+
+def with_done_elsewhere(steps: QuerySet[Step], *, user_id: int) -> QuerySet[Step]:
+    """The one rule of progress that follows a shared resource: ``steps`` annotated with
+    ``done_in_slug`` and ``done_in_title``, the track where the learner finished the
+    same primary resource, or null when the step is not offered.
+
+    A current step of a published track, neither done nor skipped by the learner, is
+    offered when its primary resource (its first link) is the primary resource of a
+    current step they have done in another published track (the first such track in
+    catalog order). Offered only: nothing is marked by itself.
+    """
+    finished_here = StepProgress.objects.filter(
+        user_id=user_id, step_id=OuterRef("pk"), status__in=[Status.DONE, Status.SKIPPED]
+    )
+    done_there = (
+        StepProgress.objects.filter(
+            user_id=user_id,
+            status=Status.DONE,
+            step__retired_at__isnull=True,
+            step__track__is_published=True,
+            step__step_resources__resource_id=OuterRef("resource"),
+        )
+        .exclude(step__track_id=OuterRef("track_id"))
+        .annotate(primary=_primary_resource("step_id"))
+        .filter(primary=OuterRef("resource"))
+        .order_by("step__track__position", "step__track__title", "step_id")
+    )
+    offered = Q(resource__isnull=False, retired_at__isnull=True, track__is_published=True) & ~Q(
+        Exists(finished_here)
+    )
+    return steps.annotate(resource=_primary_resource("pk")).annotate(
+        done_in_slug=Case(
+            When(offered, then=Subquery(done_there.values("step__track__slug")[:1])),
+            default=None,
+        ),
+        done_in_title=Case(
+            When(offered, then=Subquery(done_there.values("step__track__title")[:1])),
+            default=None,
+        ),
+    )
+
+
+def done_elsewhere_for(*, user_id: int) -> list[DoneElsewhere]:
+    """The steps of the tracks the learner follows that ``_with_done_elsewhere`` offers
+    to mark done, in track order, then step order (1 query)."""
+    steps = with_done_elsewhere(
+        Step.objects.filter(track__enrollments__user_id=user_id), user_id=user_id
+    )
+    rows = (
+        steps.filter(done_in_slug__isnull=False)  # type: ignore[misc]
+        .annotate(
+            resource_title=Subquery(
+                Resource.objects.filter(pk=OuterRef("resource")).values("title")[:1]
+            )
+        )
+        .order_by("track__position", "track__title", "position", "id")
+        .values_list(
+            "pk",
+            "key",
+            "title",
+            "track__slug",
+            "track__title",
+            "resource",
+            "resource_title",
+            "done_in_slug",
+            "done_in_title",
+        )
+    )
+    return [DoneElsewhere(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class StepExtras:
+    """What a learner's own row of a step shows besides its status."""
+
+    #: Their note (Markdown) and links; empty when they keep none.
+    note: str
+    links: list[str]
+    #: The track where they finished this step's primary resource, when it is offered
+    #: to mark done here too: ``(slug, title)``.
+    done_in: tuple[str, str] | None
+
+
+def learner_step_extras(*, user_id: int, steps: QuerySet[Step]) -> dict[int, StepExtras]:
+    """For each of ``steps``, the learner's note and whether it is done elsewhere, by step
+    id; steps with neither are absent (1 query)."""
+    note = StepNote.objects.filter(user_id=user_id, step_id=OuterRef("pk"))
+    rows = (
+        with_done_elsewhere(steps, user_id=user_id)
+        .annotate(
+            note_body=Subquery(note.values("body")[:1]),
+            note_links=Subquery(note.values("links")[:1], output_field=JSONField()),
+        )
+        .values_list("pk", "note_body", "note_links", "done_in_slug", "done_in_title")
+    )
+    extras = {}
+    for step_id, body, links, slug, title in rows:
+        if body or links or slug:
+            extras[step_id] = StepExtras(body or "", links or [], (slug, title) if slug else None)
+    return extras
+
+
+def step_note_for(*, user_id: int, step_id: int) -> StepNote | None:
+    """The learner's own note on the step, if they kept one (1 query)."""
+    return StepNote.objects.filter(user_id=user_id, step_id=step_id).first()
+
+
+def bulk_action_for(*, user_id: int, action_id: str) -> BulkAction | None:
+    """The learner's own bulk action ``action_id`` (never another learner's), or None."""
+    try:
+        return BulkAction.objects.select_related("track").get(user_id=user_id, pk=action_id)
+    except (BulkAction.DoesNotExist, ValidationError, ValueError):
+        return None

@@ -15,7 +15,7 @@ from apps.core.api.fields import (
     StrictIntegerField,
     StrictUUIDField,
 )
-from apps.progress.models import Source, Status
+from apps.progress.models import BulkAction, Source, Status
 
 # Ids are 64-bit: a larger number cannot name anything and must not reach the database.
 MAX_ID = 2**63 - 1
@@ -205,3 +205,76 @@ class ProgressChangesSerializer(serializers.Serializer):
     changes = ProgressChangeSerializer(many=True)
     cursor = serializers.IntegerField()
     has_more = serializers.BooleanField()
+
+
+# --- notes, done elsewhere, bulk actions ---------------------------------------------------
+
+
+class StepNoteSerializer(serializers.Serializer):
+    step = serializers.IntegerField(source="step_id")
+    body = serializers.CharField(
+        allow_blank=True, help_text="The learner's private note, Markdown (rendered sanitized)."
+    )
+    links = serializers.ListField(child=serializers.URLField(), help_text="Their own links.")
+    updated_at = serializers.DateTimeField(
+        allow_null=True, help_text="Null when the learner never kept a note on this step."
+    )
+
+
+class StepNoteInputSerializer(serializers.Serializer):
+    body = StrictCharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=f"Markdown, at most {settings.STEPWISE_NOTE_MAX_CHARS:,} characters by default "
+        "(STEPWISE_NOTE_MAX_CHARS); empty, with no links, clears the note.",
+    )
+    links = serializers.ListField(
+        child=StrictCharField(),
+        required=False,
+        default=list,
+        help_text="http(s) URLs, at most STEPWISE_NOTE_MAX_LINKS (20 by default).",
+    )
+
+
+class DoneElsewhereSerializer(serializers.Serializer):
+    step = serializers.IntegerField(source="step_id")
+    step_key = serializers.CharField()
+    step_title = serializers.CharField()
+    track = serializers.CharField(source="track_slug", help_text="The step's track (slug).")
+    track_title = serializers.CharField()
+    resource = serializers.IntegerField(source="resource_id", help_text="The shared resource.")
+    resource_title = serializers.CharField()
+    done_in = serializers.CharField(
+        source="done_in_slug", help_text="The track where the learner finished it (slug)."
+    )
+    done_in_title = serializers.CharField()
+
+
+class SuggestionsSerializer(serializers.Serializer):
+    done_elsewhere = DoneElsewhereSerializer(
+        many=True,
+        help_text="Steps of the learner's tracks whose primary resource they finished in "
+        "another track; mark one done with PUT /progress/steps/{id}/. Never applied by itself.",
+    )
+
+
+class BulkActionInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=[BulkAction.Kind.MARK_DONE, BulkAction.Kind.RESET],
+        help_text="mark_done: every current step of the track done; reset: every step to do.",
+    )
+    idempotency_key = StrictCharField(
+        max_length=64,
+        help_text="Client-chosen; the same key again returns the first action, changing nothing.",
+    )
+
+
+class BulkActionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=BulkAction.Kind.choices)
+    track = serializers.CharField(source="track.slug")
+    steps_changed = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    undoes = serializers.UUIDField(
+        source="undoes_id", allow_null=True, help_text="For an undo: the action it undid."
+    )

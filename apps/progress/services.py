@@ -5,14 +5,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.content.models import Step
+from apps.content.models import Step, Track
 from apps.core.errors import ApplicationError
-from apps.progress.models import Enrollment, ProgressEvent, Source, Status, StepProgress
+from apps.progress.models import (
+    BulkAction,
+    Enrollment,
+    ProgressEvent,
+    Source,
+    Status,
+    StepNote,
+    StepProgress,
+)
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 64
 
@@ -349,7 +359,9 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
 
     step_ids = sorted({op.step_id for op in operations})
     track_of: dict[int, int] = dict(
-        Step.objects.filter(pk__in=step_ids, track__is_published=True).values_list("pk", "track_id")
+        Step.objects.current()
+        .filter(pk__in=step_ids, track__is_published=True)
+        .values_list("pk", "track_id")
     )
     seen_keys = set(
         ProgressEvent.objects.filter(
@@ -437,18 +449,7 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
 
     if written:
         # Every row exists and is locked: the upsert is one UPDATE per batch.
-        StepProgress.objects.bulk_create(
-            [written[step_id] for step_id in sorted(written)],
-            update_conflicts=True,
-            unique_fields=["user", "step"],
-            update_fields=[
-                "status",
-                "status_changed_at",
-                "started_at",
-                "completed_at",
-                "updated_at",
-            ],
-        )
+        _progress_rows_upsert([written[step_id] for step_id in sorted(written)])
     if events:
         ProgressEvent.objects.bulk_create(events)
         _enrollments_touch(user=user, track_ids={track_of[e.step_id] for e in events}, at=now)
@@ -462,6 +463,16 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
             for step_id in known_steps
         ],
         cursor=cursor,
+    )
+
+
+def _progress_rows_upsert(rows: list[StepProgress]) -> None:
+    """Write the learner's progress rows (moved by ``_status_stamp``) in one statement."""
+    StepProgress.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["user", "step"],
+        update_fields=["status", "status_changed_at", "started_at", "completed_at", "updated_at"],
     )
 
 
@@ -484,3 +495,206 @@ def _enrollments_touch(*, user: User, track_ids: set[int], at: datetime) -> None
     Enrollment.objects.filter(user=user, track_id__in=track_ids, last_activity_at__lt=at).update(
         last_activity_at=at
     )
+
+
+# --- notes -------------------------------------------------------------------------------
+
+
+def step_note_set(*, user: User, step: Step, body: str, links: list[str]) -> StepNote:
+    """Keep the learner's private Markdown note and links on a step (replacing any earlier
+    one). An empty body with no links clears the note.
+
+    The body has at most ``STEPWISE_NOTE_MAX_CHARS`` characters; the links at most
+    ``STEPWISE_NOTE_MAX_LINKS`` http(s) URLs. Anything past a limit is refused with the
+    reason, and nothing is saved.
+    """
+    limit = settings.STEPWISE_NOTE_MAX_CHARS
+    if len(body) > limit:
+        raise ApplicationError(
+            f"A note has at most {limit:,} characters; this one has {len(body):,}.",
+            extra={"field": "body"},
+        )
+    links = [link.strip() for link in links if link.strip()]
+    most = settings.STEPWISE_NOTE_MAX_LINKS
+    if len(links) > most:
+        raise ApplicationError(
+            f"A note keeps at most {most} links; this one has {len(links)}.",
+            extra={"field": "links"},
+        )
+    for link in links:
+        if len(link) > NOTE_LINK_MAX_LENGTH:
+            raise ApplicationError(
+                f"A link has at most {NOTE_LINK_MAX_LENGTH} characters.", extra={"field": "links"}
+            )
+        try:
+            _note_link_validate(link)
+        except ValidationError:
+            raise ApplicationError(
+                f"{link!r} is not a web address; links start with http:// or https://.",
+                extra={"field": "links"},
+            ) from None
+    note, _ = StepNote.objects.update_or_create(
+        user=user, step=step, defaults={"body": body, "links": links}
+    )
+    return note
+
+
+NOTE_LINK_MAX_LENGTH = 500
+_note_link_validate = URLValidator(schemes=["http", "https"])
+
+
+# --- bulk actions -----------------------------------------------------------------------
+
+BULK_TARGET = {BulkAction.Kind.MARK_DONE: Status.DONE, BulkAction.Kind.RESET: Status.TODO}
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    action: BulkAction
+    #: True when the idempotency key (or, for an undo, the action) had been seen before:
+    #: nothing was done this time.
+    replayed: bool
+
+
+def _bulk_replay(*, user: User, key: str | None, kind: str, track_id: int) -> BulkAction | None:
+    if key is None:
+        return None
+    if not 0 < len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ApplicationError(
+            f"An idempotency key has 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
+            extra={"field": "idempotency_key"},
+        )
+    earlier = BulkAction.objects.filter(user=user, idempotency_key=key).first()
+    if earlier is not None and (earlier.kind != kind or earlier.track_id != track_id):
+        raise ApplicationError(
+            "This idempotency key was used for another action; use a new key for each action.",
+            extra={"field": "idempotency_key"},
+        )
+    return earlier
+
+
+@transaction.atomic
+def track_bulk_set(
+    *,
+    user: User,
+    track: Track,
+    kind: str,
+    source: str = Source.WEB,
+    idempotency_key: str | None = None,
+) -> BulkResult:
+    """Mark every current step of the track done (``mark_done``) or to do (``reset``).
+
+    One action, recorded as one event per changed step, all pointing at it, so it can
+    be undone as a whole (``bulk_action_undo``); those events are not study, so the
+    streak ignores them. Idempotent with a key: the same key again returns the first
+    action and changes nothing.
+    """
+    if kind not in BULK_TARGET:
+        raise ApplicationError(
+            f"{kind!r} is not a bulk action; use one of {', '.join(BULK_TARGET)}.",
+            extra={"field": "action"},
+        )
+    _learner_lock(user)
+    earlier = _bulk_replay(user=user, key=idempotency_key, kind=kind, track_id=track.pk)
+    if earlier is not None:
+        return BulkResult(earlier, replayed=True)
+    target = BULK_TARGET[BulkAction.Kind(kind)]
+    now = timezone.now()
+    step_ids = list(
+        Step.objects.filter(track=track, retired_at__isnull=True)
+        .order_by("position", "id")
+        .values_list("pk", flat=True)
+    )
+    rows = _progress_rows_locked(user=user, step_ids=step_ids)
+    action = BulkAction.objects.create(
+        user=user, track=track, kind=kind, source=source, idempotency_key=idempotency_key
+    )
+    changes: list[tuple[StepProgress, str, list[str | None] | None]] = []
+    for step_id in step_ids:
+        progress = rows.get(step_id) or StepProgress(
+            user=user, step_id=step_id, status=Status.TODO, status_changed_at=now
+        )
+        if progress.status != target:
+            changes.append((progress, target, None))
+    _bulk_write(user=user, action=action, changes=changes, now=now)
+    return BulkResult(action, replayed=False)
+
+
+@transaction.atomic
+def bulk_action_undo(*, user: User, action: BulkAction, source: str = Source.WEB) -> BulkResult:
+    """Undo the learner's bulk ``action``: each step it changed goes back to where it
+    was, with its start and completion times, unless the learner changed that step since
+    (their later change stands). Undoing twice changes nothing the second time.
+    """
+    if action.user_id != user.pk or action.kind == BulkAction.Kind.UNDO:
+        raise ApplicationError("Only your own mark-all or reset can be undone.")
+    _learner_lock(user)
+    done = BulkAction.objects.filter(undoes=action).first()
+    if done is not None:
+        return BulkResult(done, replayed=True)
+    now = timezone.now()
+    events = list(action.events.order_by("id"))
+    rows = _progress_rows_locked(user=user, step_ids=[e.step_id for e in events])
+    undo = BulkAction.objects.create(
+        user=user, track_id=action.track_id, kind=BulkAction.Kind.UNDO, undoes=action, source=source
+    )
+    changes: list[tuple[StepProgress, str, list[str | None] | None]] = []
+    for event in events:
+        progress = rows[event.step_id]
+        if progress.status == event.to_status:
+            changes.append((progress, event.from_status, action.before.get(str(event.step_id))))
+    _bulk_write(user=user, action=undo, changes=changes, now=now)
+    return BulkResult(undo, replayed=False)
+
+
+def _bulk_write(
+    *,
+    user: User,
+    action: BulkAction,
+    changes: list[tuple[StepProgress, str, list[str | None] | None]],
+    now: datetime,
+) -> None:
+    """Move each ``(progress, status, restore)`` of ``changes`` to its status as part of
+    ``action``: one upsert of the rows, one insert of the events. ``restore`` (an undo's)
+    gives back the step's start and completion times; a forward action keeps them in
+    ``action.before`` for its undo."""
+    before: dict[str, list[str | None]] = {}
+    events = []
+    for progress, status, restore in changes:
+        before[str(progress.step_id)] = [
+            progress.status,
+            _iso(progress.started_at),
+            _iso(progress.completed_at),
+        ]
+        events.append(
+            ProgressEvent(
+                user=user,
+                step_id=progress.step_id,
+                from_status=progress.status,
+                to_status=status,
+                occurred_at=now,
+                source=action.source,
+                bulk=action,
+            )
+        )
+        _status_stamp(progress, status=status, at=now)
+        if restore is not None:
+            progress.started_at = _parse_iso(restore[1])
+            progress.completed_at = _parse_iso(restore[2])
+        progress.updated_at = now
+    if changes:
+        _progress_rows_upsert([progress for progress, _, _ in changes])
+        ProgressEvent.objects.bulk_create(events)
+        _enrollments_touch(user=user, track_ids={action.track_id}, at=now)
+    action.steps_changed = len(changes)
+    if action.kind != BulkAction.Kind.UNDO:
+        action.before = before
+    action.save(update_fields=["steps_changed", "before"])
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

@@ -203,12 +203,33 @@ def _candidates(*, start: datetime, slots: dict[tuple[date, int], list[str]]) ->
 
     prefs = "reminder_preferences__"
     progress = ProgressEvent.objects.filter(user=OuterRef("pk")).order_by("-occurred_at")
-    unfinished_step = Step.objects.filter(track=OuterRef("track_id"), is_optional=False).exclude(
-        Exists(
-            StepProgress.objects.filter(
-                user=OuterRef(OuterRef("user_id")),
-                step=OuterRef("pk"),
-                status__in=[Status.DONE, Status.SKIPPED],
+    # A choice group's steps stop counting once the learner has done as many as it asks.
+    done_in_group = (
+        StepProgress.objects.filter(
+            user=OuterRef(OuterRef("user_id")),
+            step__group=OuterRef("group_id"),
+            step__retired_at__isnull=True,
+            status=Status.DONE,
+        )
+        .order_by()
+        .values("step__group")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    unfinished_step = (
+        Step.objects.current()
+        .filter(track=OuterRef("track_id"), is_optional=False)
+        .filter(
+            Q(group__isnull=True)
+            | Q(group__required__gt=Coalesce(Subquery(done_in_group), Value(0)))
+        )
+        .exclude(
+            Exists(
+                StepProgress.objects.filter(
+                    user=OuterRef(OuterRef("user_id")),
+                    step=OuterRef("pk"),
+                    status__in=[Status.DONE, Status.SKIPPED],
+                )
             )
         )
     )
@@ -411,9 +432,12 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
 
     lookback = timedelta(days=settings.REMINDERS_STREAK_LOOKBACK_DAYS)
     earliest_due = min(d.due_at for d in deliveries)
-    events = ProgressEvent.objects.filter(
-        user_id__in=user_ids, occurred_at__gte=earliest_due - lookback
-    ).order_by()
+    # Study days only: a bulk "mark all done" or reset does not make a streak.
+    events = (
+        ProgressEvent.objects.study()
+        .filter(user_id__in=user_ids, occurred_at__gte=earliest_due - lookback)
+        .order_by()
+    )
     activity: dict[int, list[datetime]] = defaultdict(list)
     for user_id, occurred_at in events.values_list("user_id", "occurred_at"):
         activity[user_id].append(occurred_at)

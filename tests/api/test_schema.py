@@ -42,6 +42,10 @@ def test_schema_documents_the_session_token_and_every_error(anon):
         "/api/v1/progress/steps/{step_id}/",
         "/api/v1/progress/sync/",
         "/api/v1/progress/changes/",
+        "/api/v1/progress/steps/{step_id}/notes/",
+        "/api/v1/progress/suggestions/",
+        "/api/v1/progress/tracks/{slug}/bulk/",
+        "/api/v1/progress/bulk/{action_id}/undo/",
         "/api/v1/me/",
         "/api/v1/me/export/",
     }

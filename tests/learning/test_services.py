@@ -4,7 +4,7 @@ import pytest
 
 from apps.learning.services import user_data_export
 from apps.progress.models import Status
-from apps.progress.services import step_status_set
+from apps.progress.services import step_note_set, step_status_set, track_bulk_set
 from tests.factories import StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,19 +14,33 @@ def test_export_holds_profile_enrollments_statuses_and_events(learner, django_as
     step = StepFactory(key="python", track__slug="gen-ai")
     step_status_set(user=learner, step=step, status=Status.IN_PROGRESS)
     step_status_set(user=learner, step=step, status=Status.DONE)
-    UserFactory()  # someone else's data never leaks in
+    step_note_set(user=learner, step=step, body="Use the *notebook*", links=["https://n.example/"])
+    reset = track_bulk_set(user=learner, track=step.track, kind="reset").action
+    other = UserFactory()  # someone else's data never leaks in
+    step_note_set(user=other, step=step, body="Not mine", links=[])
 
-    # 1 enrollments, 2 step statuses, 3 events
-    with django_assert_num_queries(3):
+    # 1 enrollments, 2 step statuses, 3 events, 4 notes, 5 bulk actions
+    with django_assert_num_queries(5):
         data = user_data_export(user=learner)
 
     json.dumps(data)
     assert data["profile"]["email"] == learner.email
     assert data["enrollments"][0]["track"] == "gen-ai"
     assert data["step_statuses"] == [
-        {**data["step_statuses"][0], "track": "gen-ai", "step": "python", "status": "done"}
+        {**data["step_statuses"][0], "track": "gen-ai", "step": "python", "status": "todo"}
     ]
-    assert [(e["from"], e["to"]) for e in data["events"]] == [
-        ("todo", "in_progress"),
-        ("in_progress", "done"),
+    assert [(e["from"], e["to"], e["bulk_action"]) for e in data["events"]] == [
+        ("todo", "in_progress", None),
+        ("in_progress", "done", None),
+        ("done", "todo", str(reset.pk)),
     ]
+    assert data["notes"] == [
+        {
+            "track": "gen-ai",
+            "step": "python",
+            "body": "Use the *notebook*",
+            "links": ["https://n.example/"],
+            "updated_at": data["notes"][0]["updated_at"],
+        }
+    ]
+    assert [(a["kind"], a["steps_changed"]) for a in data["bulk_actions"]] == [("reset", 1)]

@@ -1,6 +1,7 @@
 """Template helpers for what a learner sees: a step's status and the buttons that set it."""
 
 from django import template
+from django.conf import settings
 
 from apps.progress.models import Status
 
@@ -30,3 +31,14 @@ def choose_label(required: int) -> str:
 @register.simple_tag
 def status_actions() -> list[tuple[str, str]]:
     return STATUS_ACTIONS
+
+
+@register.filter
+def lines(values: list[str]) -> str:
+    """A list shown one item per line (a textarea of links)."""
+    return "\n".join(values)
+
+
+@register.simple_tag
+def note_max_chars() -> int:
+    return int(settings.STEPWISE_NOTE_MAX_CHARS)
