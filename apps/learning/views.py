@@ -97,7 +97,8 @@ def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    data = learner_dashboard_for(user=user)
+    mine = learner_dashboard_for(user=user)
+    data = mine.dashboard
     # The track cards and the chart are kept rendered, keyed by what they show ("last
     # active 3 hours ago" included, so they follow the clock), as a track's steps are.
     cards = [
@@ -110,6 +111,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "learning/dashboard.html",
         {
             "dashboard": data,
+            "done_elsewhere": mine.done_elsewhere,
             "chart": activity_chart(data.activity),
             "cards_key": fingerprint((cards, active)),
             "fragment_seconds": settings.STEPWISE_LEARNER_FRAGMENT_SECONDS,
@@ -150,6 +152,8 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
     if not request.htmx:
         if error:
             messages.error(request, f"{step.title}: {error} Nothing was changed.")
+        if request.POST.get("next") == "dashboard":  # "Mark done here too" on the dashboard
+            return redirect("learning:dashboard")
         return redirect(f"{track_url}#step-{key}")
 
     if change is not None:
