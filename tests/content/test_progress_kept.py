@@ -20,7 +20,7 @@ from apps.progress.selectors import (
     learner_dashboard,
     next_steps_for,
 )
-from apps.progress.services import step_status_set
+from apps.progress.services import SyncOperation, SyncOutcome, progress_sync, step_status_set
 from tests.factories import StepFactory, TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -228,3 +228,21 @@ def test_remove_deletes_only_steps_nobody_has_progress_on(learner):
     assert ProgressEvent.objects.filter(step=touched).count() == 1
     assert steps_restore(step_ids=[touched.pk]) == 1
     assert Step.objects.current().filter(pk=touched.pk).exists()
+
+
+def test_a_retired_step_cannot_be_marked_from_a_device_and_keeps_its_status(learner):
+    step = StepFactory()
+    step_status_set(user=learner, step=step, status=Status.DONE)
+    steps_remove(step_ids=[step.pk])
+
+    result = progress_sync(
+        user=learner,
+        operations=[
+            SyncOperation(
+                op_id="retired-1", step_id=step.pk, status=Status.TODO, occurred_at=timezone.now()
+            )
+        ],
+    )
+
+    assert [r.result for r in result.results] == [SyncOutcome.REJECTED]
+    assert StepProgress.objects.get(user=learner, step=step).status == Status.DONE
