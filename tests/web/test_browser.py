@@ -8,9 +8,12 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
+from apps.accounts.services import user_create
+from apps.content.models import ChoiceGroup
 from apps.content.roadmaps import roadmap_paths
 from apps.content.services import roadmaps_load
 from tests.conftest import CHROMIUM
+from tests.factories import StepFactory, TrackFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,6 +70,14 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size(DESKTOP)
 
 
+def sign_in(page, email: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email:").fill(email)
+    page.get_by_label("Password:").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_text("Pick your first track").wait_for()
+
+
 def test_learner_signs_up_ticks_a_step_and_sees_it_on_the_dashboard(page, capsys):
     roadmaps_load(paths=roadmap_paths([], settings.STEPWISE_ROADMAPS_DIR))
 
@@ -84,11 +95,7 @@ def test_learner_signs_up_ticks_a_step_and_sees_it_on_the_dashboard(page, capsys
 
     # Log out and back in with the new account.
     page.get_by_role("button", name="Log out").click()
-    page.goto("/accounts/login/")
-    page.get_by_label("Email:").fill("ada@example.com")
-    page.get_by_label("Password:").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.get_by_text("Pick your first track").wait_for()
+    sign_in(page, "ada@example.com")
 
     # The catalog, then a track.
     page.goto("/tracks/")
@@ -140,3 +147,35 @@ def test_learner_signs_up_ticks_a_step_and_sees_it_on_the_dashboard(page, capsys
 
     with capsys.disabled():
         print(f"\nscreenshots of the catalog, a track and the dashboard: {SHOTS}")
+
+
+def test_learner_takes_the_alternative_course_and_reaches_100_percent(page):
+    track = TrackFactory(slug="either-or", title="Either or")
+    group = ChoiceGroup.objects.create(track=track, key="first-course", title="A first course")
+    StepFactory(track=track, key="python", title="Python", position=1)
+    StepFactory(track=track, key="long", title="The thorough course", position=2, group=group)
+    StepFactory(track=track, key="short", title="The quick course", position=3, group=group)
+    deploy = StepFactory(track=track, key="deploy", title="Deploy", position=4)
+    deploy.prerequisite_groups.add(group)
+    user_create(email="grace@example.com", password=PASSWORD, email_verified=True)
+
+    sign_in(page, "grace@example.com")
+    page.goto("/tracks/either-or/")
+
+    # The two courses are shown together, as one choice.
+    choice = page.locator("#group-first-course")
+    assert "Choose one" in choice.locator(".group-head").inner_text()
+    assert choice.locator("li.step").count() == 2
+    assert "A first course" in page.locator("#step-deploy .notice").inner_text()
+
+    # Python and the quick course done: the deploy step no longer waits, in place.
+    page.evaluate("window.__stepwiseNoReload = true")
+    page.locator("#step-python").get_by_role("button", name="Done").click()
+    page.locator("#step-python .status.status-done").wait_for()
+    page.locator("#step-short").get_by_role("button", name="Done").click()
+    page.locator("#step-short .status.status-done").wait_for()
+    page.locator("#step-deploy .notice").wait_for(state="detached")
+    page.locator("#step-deploy").get_by_role("button", name="Done").click()
+    page.locator("#track-progress-label").get_by_text("100%", exact=True).wait_for()
+    assert page.evaluate("window.__stepwiseNoReload") is True
+    shoot(page, "choice-group")
