@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.content.models import Step, Track
+from apps.content.models import ContentRevision, Step, Track
 from apps.content.selectors import track_list
 from apps.content.services import roadmaps_load, steps_remove, steps_restore
 from apps.progress.models import ProgressEvent, Status, StepProgress
@@ -246,3 +246,24 @@ def test_a_retired_step_cannot_be_marked_from_a_device_and_keeps_its_status(lear
 
     assert [r.result for r in result.results] == [SyncOutcome.REJECTED]
     assert StepProgress.objects.get(user=learner, step=step).status == Status.DONE
+
+
+def test_retiring_and_restoring_move_the_content_revision(learner):
+    step = StepFactory()
+    step_status_set(user=learner, step=step, status=Status.DONE)
+    before = ContentRevision.objects.get(pk=1).number
+
+    steps_remove(step_ids=[step.pk])
+    retired = ContentRevision.objects.get(pk=1).number
+    steps_restore(step_ids=[step.pk])
+
+    assert before < retired < ContentRevision.objects.get(pk=1).number
+
+
+def test_the_api_answers_404_for_a_retired_step(client, learner):
+    step = StepFactory()
+    step_status_set(user=learner, step=step, status=Status.DONE)
+    steps_remove(step_ids=[step.pk])
+    client.force_login(learner)
+
+    assert client.get(f"/api/v1/progress/steps/{step.pk}/").status_code == 404
