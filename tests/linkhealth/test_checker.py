@@ -19,14 +19,35 @@ from apps.linkhealth.checker import (
 from tests.linkhealth.farm import Reply
 
 
-def test_ok_page(farm, config):
+def test_ok_page_takes_one_get(farm, config):
     result = check_url(farm.route("/page"), config)
 
     assert result.outcome == Outcome.OK
     assert result.status_code == 200
     assert result.redirects == 0
-    assert farm.hits[("HEAD", "/page")] == 1
-    assert farm.hits[("GET", "/page")] == 0
+    assert farm.hits == {("GET", "/page"): 1}
+
+
+def test_ok_page_takes_one_head_when_asked_head_first(farm, link_settings):
+    link_settings.LINK_CHECK_HEAD_FIRST = True
+
+    result = check_url(farm.route("/page"), CheckerConfig.from_settings())
+
+    assert (result.outcome, result.chain[-1]["method"]) == (Outcome.OK, "HEAD")
+    assert farm.hits == {("HEAD", "/page"): 1}
+
+
+@pytest.mark.parametrize("status", [405, 501, 400, 403])
+def test_a_server_refusing_head_is_checked_with_one_get(farm, config, status):
+    def answer(method, target):
+        return Reply(status=status) if method == "HEAD" else Reply(status=200)
+
+    farm.routes["/no-head"] = answer
+
+    result = check_url(farm.url("/no-head"), config)
+
+    assert result.outcome == Outcome.OK
+    assert farm.hits == {("GET", "/no-head"): 1}
 
 
 @pytest.mark.parametrize("status", [404, 410])
@@ -83,7 +104,10 @@ def test_compressed_bot_challenge_page_is_blocked(farm, link_settings, gzip):
 
 
 @pytest.mark.parametrize("status", [405, 501, 400, 403])
-def test_head_refused_falls_back_to_get(farm, config, status):
+def test_head_refused_falls_back_to_get(farm, link_settings, status):
+    link_settings.LINK_CHECK_HEAD_FIRST = True
+    config = CheckerConfig.from_settings()
+
     def answer(method, target):
         return Reply(status=status) if method == "HEAD" else Reply(status=200)
 
@@ -98,6 +122,7 @@ def test_head_refused_falls_back_to_get(farm, config, status):
 
 
 def test_host_known_to_refuse_head_is_asked_with_get(farm, link_settings):
+    link_settings.LINK_CHECK_HEAD_FIRST = True
     link_settings.LINK_CHECK_GET_ONLY_HOSTS = ["127.0.0.1"]
     result = check_url(farm.route("/page"), CheckerConfig.from_settings())
 
@@ -335,6 +360,26 @@ def test_server_error_that_recovers_is_ok(farm, config):
     farm.route("/flaky", Reply(status=502), Reply(status=200))
 
     assert check_url(farm.url("/flaky"), config).outcome == Outcome.OK
+
+
+def test_first_retry_goes_at_once_and_later_ones_back_off(farm, link_settings, monkeypatch):
+    link_settings.LINK_CHECK_BACKOFF_SECONDS = 30.0
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay, *args, **kwargs):
+        slept.append(delay)
+        return await real_sleep(0)
+
+    monkeypatch.setattr("apps.linkhealth.checker.asyncio.sleep", sleep)
+    farm.route("/flaky", Reply(status=503), Reply(status=503), Reply(status=200))
+
+    result = check_url(farm.url("/flaky"), CheckerConfig.from_settings())
+
+    assert result.outcome == Outcome.OK
+    assert farm.hit_count("/flaky") == 3
+    # No wait before the first retry; 30 s (with jitter) before the second.
+    assert len(slept) == 1 and 15 <= slept[0] <= 45
 
 
 def test_slow_response_past_the_timeout_is_error(farm, link_settings):
