@@ -6,7 +6,7 @@ from apps.content.models import Track
 class TrackFilterForm(forms.Form):
     """The catalog's filters. Unknown values are form errors, never a crash."""
 
-    q = forms.CharField(label="Search by title", required=False, max_length=100)
+    q = forms.CharField(label="Search", required=False, max_length=100)
     level = forms.ChoiceField(
         label="Level", required=False, choices=[("", "Any level"), *Track.Level.choices]
     )

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from apps.content.models import ChoiceGroup, ContentRevision, Step, StepResource, Track
@@ -34,7 +34,9 @@ def track_list(
     if published_only:
         tracks = tracks.filter(is_published=True)
     if search:
-        tracks = tracks.filter(title__icontains=search)
+        tracks = tracks.filter(
+            Q(title__icontains=search) | Q(summary__icontains=search) | Q(goal__icontains=search)
+        )
     if level:
         tracks = tracks.filter(level=level)
     if goal:

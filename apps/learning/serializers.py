@@ -121,7 +121,7 @@ class TrackFilterSerializer(QueryParamsSerializer):
         required=False,
         allow_blank=True,
         max_length=settings.API_SEARCH_MAX_LENGTH,
-        help_text="Words in the track's title.",
+        help_text="Words in the track's title, summary or goal.",
     )
     # Read by the paginator; declared so they are validated and documented.
     cursor = StrictCharField(
