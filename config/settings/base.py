@@ -530,3 +530,15 @@ API_CHANGES_PAGE_SIZE = env.int("API_CHANGES_PAGE_SIZE", default=500)
 STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE = env.int(
     "STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE", default=60
 )
+
+# --- public page, calendar feed, what changed ------------------------------------------
+# Changes listed on a track page under "What changed since your last visit" (all counted).
+STEPWISE_CHANGELOG_ITEMS = env.int("STEPWISE_CHANGELOG_ITEMS", default=20)
+# A learner's calendar feed: how many upcoming steps it holds, the weeks of history their
+# own pace is measured over, and the pace assumed (steps a week) with neither a weekly
+# goal nor a step finished in those weeks.
+STEPWISE_CALENDAR_EVENTS = env.int("STEPWISE_CALENDAR_EVENTS", default=30)
+STEPWISE_CALENDAR_PACE_WEEKS = env.int("STEPWISE_CALENDAR_PACE_WEEKS", default=4)
+STEPWISE_CALENDAR_DEFAULT_STEPS_PER_WEEK = env.int(
+    "STEPWISE_CALENDAR_DEFAULT_STEPS_PER_WEEK", default=2
+)

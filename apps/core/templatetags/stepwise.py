@@ -13,12 +13,20 @@ def markdown(text: str) -> SafeString:
     return markdown_render(text)
 
 
+#: From this many hours on, a duration is rounded to the hour: "578 h", not "578 h 20 min".
+WHOLE_HOURS_FROM = 10
+
+
 @register.filter
 def duration(minutes: int | None) -> str:
-    """Minutes as a short human duration: ``45 min``, ``3 h``, ``2 h 30 min``."""
+    """Minutes as a short human duration: ``45 min``, ``3 h``, ``2 h 30 min``; from
+    ``WHOLE_HOURS_FROM`` hours on, to the nearest hour (half an hour rounds up)."""
     if not minutes:
         return "0 min"
-    hours, mins = divmod(int(minutes), 60)
+    minutes = int(minutes)
+    if minutes >= WHOLE_HOURS_FROM * 60:
+        return f"{(minutes + 30) // 60} h"
+    hours, mins = divmod(minutes, 60)
     if not hours:
         return f"{mins} min"
     return f"{hours} h {mins} min" if mins else f"{hours} h"
