@@ -114,9 +114,17 @@ class SyncApi(APIView):
         """Apply changes queued offline, last write (by ``occurred_at``) wins.
 
         The envelope is checked whole first (400 and nothing applied if any operation is
-        malformed); then each operation gets its own result: ``applied``, ``stale`` (the
-        server holds a later change), ``duplicate`` (``op_id`` seen before) or ``rejected``
-        with a reason (unknown status or step, time too far in the future)."""
+        malformed); then each operation gets its own result:
+
+        - ``applied``: it holds now (``changed`` says whether the status moved);
+        - ``stale``: the server holds a later change of the step, which stays;
+        - ``duplicate``: the server took this ``op_id`` before (applied or stale, in an
+          earlier sync or earlier in this one) with the same step, status and time; nothing
+          is done, whatever happened since. A whole batch can be sent again safely;
+        - ``rejected``, with a ``reason`` and a ``message``: ``unknown_status``,
+          ``unknown_step``, ``future_timestamp`` (beyond the allowed clock skew), or
+          ``op_id_reused`` (this ``op_id`` was taken before for another change: give every
+          change its own). A rejected operation is not taken: its ``op_id`` stays free."""
         data = SyncInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         operations = [

@@ -158,6 +158,28 @@ class ProgressEvent(models.Model):
         return f"{self.user} · {self.step}: {self.from_status} → {self.to_status}"
 
 
+class SyncReceipt(models.Model):
+    """An offline-sync operation the server has taken (applied or stale), kept so that the
+    same ``op_id`` is always answered ``duplicate``, even when it changed nothing and so
+    left no event, and a reuse for another change is refused.
+
+    The payload is kept as the device sent it: ``step_id`` is a number, not a relation, so
+    a receipt neither holds a step back from deletion nor counts as learner data on it.
+    """
+
+    pk = models.CompositePrimaryKey("user_id", "op_id")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # As the events' idempotency keys: the API sends UUIDs, the service takes any key.
+    op_id = models.CharField(max_length=64)
+    step_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.op_id}"
+
+
 class StepNote(models.Model):
     """A learner's private Markdown note and links on one step. Nobody else reads it:
     not other learners, not public pages, not staff (the admin shows that it exists).

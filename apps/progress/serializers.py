@@ -128,7 +128,10 @@ class StepProgressSerializer(serializers.Serializer):
 
 
 class SyncOperationSerializer(serializers.Serializer):
-    op_id = StrictUUIDField(help_text="Unique per change; a replay is a no-op.")
+    op_id = StrictUUIDField(
+        help_text="Unique per change. Sent again with the same change, it is a duplicate "
+        "and changes nothing; with another change, it is rejected (op_id_reused)."
+    )
     step = StrictIntegerField(min_value=1, max_value=MAX_ID)
     # Well-formed but unknown values (a newer app's status?) are rejected per operation.
     status = StrictCharField(
@@ -164,7 +167,8 @@ class SyncOperationResultSerializer(serializers.Serializer):
     step = serializers.IntegerField(source="step_id")
     changed = serializers.BooleanField(help_text="Applied and the status changed.")
     reason = serializers.ChoiceField(
-        choices=["unknown_status", "unknown_step", "future_timestamp"], allow_null=True
+        choices=["unknown_status", "unknown_step", "future_timestamp", "op_id_reused"],
+        allow_null=True,
     )
     message = serializers.CharField(allow_null=True)
 

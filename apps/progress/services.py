@@ -22,6 +22,7 @@ from apps.progress.models import (
     Status,
     StepNote,
     StepProgress,
+    SyncReceipt,
 )
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 64
@@ -343,13 +344,16 @@ class SyncResult:
 def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
     """Apply a batch of offline changes with last-write-wins by ``occurred_at``.
 
-    Per operation: a replayed ``op_id`` is a ``duplicate`` and does nothing; an unknown
-    status, a step that is not published or a time more than the allowed clock skew in
-    the future is ``rejected``; a change older than what the server holds for the step is
-    ``stale``; otherwise it is ``applied`` (ties go to the later arrival) and, when the
-    status changes, recorded as one event keyed by its ``op_id``. Operations on one step
-    are applied in ``occurred_at`` order whatever order they arrive in, so the history
-    is complete and the outcome does not depend on how the device queued them.
+    Per operation: an ``op_id`` taken before (applied or stale, in an earlier sync or
+    earlier in this batch) with the same step, status and time is a ``duplicate`` and does
+    nothing; with anything else it is ``rejected`` as ``op_id_reused``. An unknown status,
+    a step that is not published or a time more than the allowed clock skew in the future
+    is ``rejected``; a rejected operation is not taken, so its ``op_id`` stays free. A
+    change older than what the server holds for the step is ``stale``; otherwise it is
+    ``applied`` (ties go to the later arrival) and, when the status changes, recorded as
+    one event keyed by its ``op_id``. Operations on one step are applied in
+    ``occurred_at`` order whatever order they arrive in, so the history is complete and
+    the outcome does not depend on how the device queued them.
 
     The whole batch is one transaction with a bounded number of queries: syncs of one
     learner are serialised on their user row, progress rows are locked in step order.
@@ -363,11 +367,13 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
         .filter(pk__in=step_ids, track__is_published=True)
         .values_list("pk", "track_id")
     )
-    seen_keys = set(
-        ProgressEvent.objects.filter(
-            user=user, idempotency_key__in=[op.op_id for op in operations]
-        ).values_list("idempotency_key", flat=True)
-    )
+    # What each op_id taken before carried: the same again is a replay, another is a reuse.
+    taken: dict[str, tuple[int, str, datetime]] = {
+        op_id: (step_id, status, occurred_at)
+        for op_id, step_id, status, occurred_at in SyncReceipt.objects.filter(
+            user=user, op_id__in={op.op_id for op in operations}
+        ).values_list("op_id", "step_id", "status", "occurred_at")
+    }
 
     outcome: dict[int, SyncOperationResult] = {}
     eligible: list[tuple[int, SyncOperation]] = []
@@ -379,9 +385,13 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
             step_id=op.step_id,
             published=track_of,
         )
-        if op.op_id in seen_keys:
+        earlier = taken.get(op.op_id)
+        if earlier is not None and earlier != (op.step_id, op.status, op.occurred_at):
+            rejection = _op_id_reuse_rejection(op.op_id, *earlier)
+        elif earlier is not None:
             outcome[index] = SyncOperationResult(op.op_id, SyncOutcome.DUPLICATE, op.step_id)
-        elif rejection is not None:
+            continue
+        if rejection is not None:
             outcome[index] = SyncOperationResult(
                 op.op_id,
                 SyncOutcome.REJECTED,
@@ -390,7 +400,7 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
                 message=rejection.message,
             )
         else:
-            seen_keys.add(op.op_id)
+            taken[op.op_id] = (op.step_id, op.status, op.occurred_at)
             eligible.append((index, op))
 
     known_steps = [step_id for step_id in step_ids if step_id in track_of]
@@ -450,6 +460,19 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
     if written:
         # Every row exists and is locked: the upsert is one UPDATE per batch.
         _progress_rows_upsert([written[step_id] for step_id in sorted(written)])
+    if eligible:
+        # Applied or stale, each is taken: its op_id is answered ``duplicate`` from now on.
+        SyncReceipt.objects.bulk_create(
+            SyncReceipt(
+                user=user,
+                op_id=op.op_id,
+                step_id=op.step_id,
+                status=op.status,
+                occurred_at=op.occurred_at,
+                recorded_at=now,
+            )
+            for _, op in eligible
+        )
     if events:
         ProgressEvent.objects.bulk_create(events)
         _enrollments_touch(user=user, track_ids={track_of[e.step_id] for e in events}, at=now)
@@ -463,6 +486,17 @@ def progress_sync(*, user: User, operations: list[SyncOperation]) -> SyncResult:
             for step_id in known_steps
         ],
         cursor=cursor,
+    )
+
+
+def _op_id_reuse_rejection(
+    op_id: str, step_id: int, status: str, occurred_at: datetime
+) -> _Rejection:
+    return _Rejection(
+        "op_id",
+        "op_id_reused",
+        f"op_id {op_id} was already used for another change (step {step_id} {status} at "
+        f"{occurred_at.isoformat()}); give every change its own op_id.",
     )
 
 

@@ -102,6 +102,112 @@ def test_the_same_op_id_twice_in_one_batch_is_applied_once(alice, track):
     assert ProgressEvent.objects.count() == 1
 
 
+def test_a_replayed_op_that_changed_nothing_is_a_duplicate(alice, track):
+    s0 = track.steps.get(key="s0")
+    first, same_again = op(s0, "done", at(1)), op(s0, "done", at(2))
+    sync(alice, first, same_again)
+    # Later, on the web, the step moves on: the replay must not read as a lost edit.
+    step_status_set(user=alice.user, step=s0, status=Status.SKIPPED, occurred_at=at(3))
+
+    body = sync(alice, first, same_again).json()
+
+    assert [r["result"] for r in body["results"]] == ["duplicate", "duplicate"]
+    assert [r["changed"] for r in body["results"]] == [False, False]
+    assert status_of(alice.user, s0) == "skipped"
+
+
+def test_a_replayed_stale_op_is_a_duplicate(alice, track):
+    s0 = track.steps.get(key="s0")
+    step_status_set(user=alice.user, step=s0, status=Status.DONE, occurred_at=at(10))
+    late = op(s0, "in_progress", at(5))
+    assert sync(alice, late).json()["results"][0]["result"] == "stale"
+
+    assert sync(alice, late).json()["results"][0]["result"] == "duplicate"
+
+
+def test_a_whole_batch_sent_again_is_all_duplicates(alice, track):
+    steps = list(track.steps.order_by("position"))
+    step_status_set(user=alice.user, step=steps[-1], status=Status.DONE, occurred_at=at(20))
+    batch = [op(step, "done", at(n)) for n, step in enumerate(steps)]  # the last one stale
+    batch.append(op(steps[0], "done", at(9)))  # applied, unchanged
+    first = sync(alice, *batch).json()
+    assert [(r["result"], r["changed"]) for r in first["results"]] == [
+        *[("applied", True)] * (len(steps) - 1),
+        ("stale", False),
+        ("applied", False),
+    ]
+
+    again = sync(alice, *batch).json()
+
+    assert [r["result"] for r in again["results"]] == ["duplicate"] * len(batch)
+    assert again["statuses"] == first["statuses"]
+
+
+def test_an_op_id_reused_for_another_change_is_rejected(alice, track):
+    s0, s1 = track.steps.order_by("position")[:2]
+    taken = op(s0, "done", at(1))
+    sync(alice, taken)
+
+    body = sync(
+        alice,
+        {**taken, "step": s1.pk},
+        {**taken, "status": "skipped"},
+        {**taken, "occurred_at": at(2).isoformat()},
+    ).json()
+
+    assert [(r["result"], r["reason"], r["changed"]) for r in body["results"]] == [
+        ("rejected", "op_id_reused", False)
+    ] * 3
+    assert "already used for another change" in body["results"][0]["message"]
+    assert (status_of(alice.user, s0), status_of(alice.user, s1)) == ("done", "todo")
+    assert ProgressEvent.objects.count() == 1
+
+
+def test_an_op_id_reused_in_the_same_batch_is_rejected(alice, track):
+    s0, s1 = track.steps.order_by("position")[:2]
+    same = uuid.uuid4()
+
+    body = sync(alice, op(s0, "done", at(1), same), op(s1, "done", at(1), same)).json()
+
+    assert [(r["result"], r["reason"]) for r in body["results"]] == [
+        ("applied", None),
+        ("rejected", "op_id_reused"),
+    ]
+    assert status_of(alice.user, s1) == "todo"
+
+
+def test_the_same_time_in_another_offset_is_the_same_change(alice, track):
+    s0 = track.steps.get(key="s0")
+    taken = op(s0, "done", at(1))
+    sync(alice, taken)
+    elsewhere = at(1).astimezone(timezone.get_fixed_timezone(5 * 60 + 30)).isoformat()
+
+    body = sync(alice, {**taken, "occurred_at": elsewhere}).json()
+
+    assert body["results"][0]["result"] == "duplicate"
+
+
+def test_a_rejected_op_is_not_taken_and_may_be_sent_again(alice, track):
+    draft = build_track(steps=1, slug="later", is_published=False)
+    step = draft.steps.get()
+    queued = op(step, "done", at(1))
+    assert sync(alice, queued).json()["results"][0]["reason"] == "unknown_step"
+    Track.objects.filter(pk=draft.pk).update(is_published=True)
+
+    assert sync(alice, queued).json()["results"][0]["result"] == "applied"
+
+
+def test_op_ids_are_per_learner(alice, bob, track):
+    s0 = track.steps.get(key="s0")
+    shared = op(s0, "done", at(1))
+    sync(alice, shared)
+
+    assert sync(bob, shared).json()["results"][0]["result"] == "applied"
+    assert sync(bob, {**shared, "status": "skipped"}).json()["results"][0]["reason"] == (
+        "op_id_reused"
+    )
+
+
 def test_an_older_change_than_the_servers_is_stale(alice, track):
     s0 = track.steps.get(key="s0")
     # Done on the web at minute 10; the phone, offline, had started it at minute 5.
@@ -252,12 +358,13 @@ def test_sync_of_500_operations_is_a_fixed_number_of_queries(alice, django_asser
     steps = many_steps(500)
     ops = [op(step, "done", at(1)) for step in steps]
     # 1-3 session (exists, load) and user; 4 savepoint; 5 lock the user row; 6 the steps
-    # (published, with their track); 7 op_ids seen before; 8 lock existing progress rows;
-    # 9 insert the missing ones; 10 lock them; 11 upsert the 500 rows; 12 insert 500
-    # events; 13-14 enrollments (insert missing, touch the rest); 15 the cursor; 16 release.
-    # SQLite allows 999 parameters per statement, so there the three bulk writes of 500
-    # rows go in batches (placeholders 4, upsert 5, events 5): a fixed 27.
-    expected = 16 if connection.vendor == "postgresql" else 27
+    # (published, with their track); 7 op_ids taken before; 8 lock existing progress rows;
+    # 9 insert the missing ones; 10 lock them; 11 upsert the 500 rows; 12 keep the 500
+    # op_ids; 13 insert 500 events; 14-15 enrollments (insert missing, touch the rest);
+    # 16 the cursor; 17 release.
+    # SQLite allows 999 parameters per statement, so there the four bulk writes of 500
+    # rows go in batches (placeholders 4, upsert 5, op_ids 4, events 5): a fixed 31.
+    expected = 17 if connection.vendor == "postgresql" else 31
     with django_assert_num_queries(expected):
         response = sync(alice, *ops)
     assert [r["result"] for r in response.json()["results"]] == ["applied"] * 500

@@ -78,3 +78,42 @@ def test_concurrent_syncs_of_the_same_steps_keep_the_latest_change():
         chain = [(e.from_status, e.to_status) for e in history]
         assert all(a[1] == b[0] for a, b in itertools.pairwise(chain))
         assert chain[-1][1] == StepProgress.objects.get(user=user, step=step).status
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_from_two_devices_at_once_is_taken_once():
+    user = user_create(email="resend@example.com", password=PASSWORD, email_verified=True)
+    phone, tablet = Api(headless_login(user.email), user), Api(headless_login(user.email), user)
+    steps = list(build_track(steps=6, slug="resent").steps.order_by("position"))
+    base = timezone.now() - timedelta(hours=1)
+    # A lost answer: the phone sends its queue again while the tablet relays the same one.
+    batch = [
+        {
+            "op_id": str(uuid.uuid4()),
+            "step": step.pk,
+            "status": status,
+            "occurred_at": (base + timedelta(seconds=n)).isoformat(),
+        }
+        for n, (step, status) in enumerate(itertools.product(steps, ["done", "done"]))
+    ]
+    answers: dict[str, list[dict]] = {}
+    barrier = threading.Barrier(2)
+
+    def run(name: str, device: Api) -> None:
+        try:
+            barrier.wait()
+            answers[name] = device.post("progress/sync/", {"operations": batch}).json()["results"]
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in (("a", phone), ("b", tablet))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    # One sync took every operation, the other found each one taken.
+    outcomes = {tuple(r["result"] for r in answers[name]) for name in ("a", "b")}
+    assert outcomes == {("applied",) * len(batch), ("duplicate",) * len(batch)}
+    assert ProgressEvent.objects.filter(user=user).count() == len(steps)
