@@ -1,22 +1,27 @@
-"""Reminders benchmark: selection and delivery for 100,000 learners, 20,000 of them due.
+"""Reminders benchmark: Stepwise's whole path against the bare loop, 20,000 of 100,000 due.
 
 Fills a dedicated PostgreSQL database (bulk inserts) with 100,000 learners spread over
 24 time zones, each with preferences, a verified address, an unfinished enrollment and,
 for half of them, older progress; 20,000 are due at the measured moment (plus 2,400 in the
-same time slots that the rules skip). Then, in a fresh process, it times:
+same time slots that the rules skip). Then, in a fresh process, each round times:
 
-1. the selection (``reminders_due_select``) and counts its queries;
-2. deciding + recording the deliveries (``reminders_due_schedule``);
-3. rendering and delivering all of them (Celery tasks run in-process, one SMTP connection
-   per chunk, 4 worker processes as a Celery worker with --concurrency=4 would) to a local
-   SMTP sink (aiosmtpd's Sink handler, 2 processes sharing one port);
+1. Stepwise's full path: the selection (``reminders_due_select``, its queries counted),
+   deciding + recording the deliveries (``reminders_due_schedule``), then rendering,
+   signing, sending and recording every email through the real send task, one chunk per
+   task and one SMTP connection per chunk, WORKERS processes at a time as a Celery worker
+   with --concurrency=WORKERS would;
+2. the bare loop, the physical limit: the same messages, rendered beforehand (not timed),
+   sent as bytes by plain smtplib over one connection per process, WORKERS processes;
 
-and reports emails/s and the peak memory (max RSS) of the measuring process.
+both into the same SMTP sink (aiosmtpd's Sink handler, SINKS processes sharing one port),
+and reports emails/s, Stepwise as a share of the bare loop, the CPU each spends per email
+in its sending processes, and the peak memory (max RSS).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_reminders python bench/reminders_bench.py
 
 Not a pass/fail test: it prints figures for bench/RESULTS.md. Rerunnable (it deletes the
-previous run's deliveries first); drop the database to refill.
+previous run's deliveries first); drop the database to refill. Environment variables reach
+the send tasks (e.g. REMINDERS_SENT_COMMIT_DURABLE=true).
 """
 
 import argparse
@@ -42,6 +47,7 @@ os.environ.pop("REDIS_URL", None)  # Celery tasks run in-process
 
 WORKERS = 3  # 4 oversubscribes the 2 cores shared with the sinks: 489/s against 595/s
 SINKS = 2
+ROUNDS = 3  # each round: Stepwise's full path, then the bare loop
 LEARNERS = 100_000
 DUE = 20_000
 SKIPPED_IN_SLOT = 2_400
@@ -266,8 +272,54 @@ def _send_chunk(ids: list[int]) -> int:
     return reminders_send_chunk(ids)
 
 
-def measure(workers: int) -> None:
-    from django.db import connection
+# --- the bare loop: the physical limit -----------------------------------------------------
+
+#: (envelope from, envelope recipients, the message as sent on the wire), filled before the
+#: bare loop's processes are forked, so they inherit it instead of being sent it.
+_PRERENDERED: list[tuple[str, list[str], bytes]] = []
+
+
+def _prerender_chunk(ids: list[int]) -> list[tuple[str, list[str], bytes]]:
+    """The messages Stepwise sent for these deliveries, rendered again, as bytes on the wire
+    (what Django's SMTP backend hands to smtplib)."""
+    from django.core.mail.message import sanitize_address
+
+    from apps.reminders.emails import reminder_message_render
+    from apps.reminders.models import ReminderDelivery
+    from apps.reminders.selectors import reminder_email_contexts
+
+    deliveries = list(
+        ReminderDelivery.objects.filter(pk__in=ids).select_related("user").order_by("pk")
+    )
+    contexts = reminder_email_contexts(deliveries=deliveries)
+    out = []
+    for delivery in deliveries:
+        message = reminder_message_render(contexts[delivery.pk])
+        encoding = message.encoding or "utf-8"
+        out.append(
+            (
+                sanitize_address(message.from_email, encoding),
+                [sanitize_address(to, encoding) for to in message.recipients()],
+                message.message().as_bytes(linesep="\r\n"),
+            )
+        )
+    return out
+
+
+def _bare_send(part: int, parts: int, port: int) -> int:
+    """Send every ``parts``-th pre-rendered message, from ``part`` on, over one connection."""
+    import smtplib
+
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for sender, recipients, data in _PRERENDERED[part::parts]:
+            smtp.sendmail(sender, recipients, data)
+    return len(_PRERENDERED[part::parts])
+
+
+def _full_path(workers: int) -> dict:
+    """Stepwise's whole path for the moment: select, decide and record, then render, sign,
+    record and send every email through the real send task, ``workers`` processes at once."""
+    from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
     from apps.reminders.models import DeliveryStatus, ReminderDelivery
@@ -283,18 +335,9 @@ def measure(workers: int) -> None:
         started = time.perf_counter()
         selection = reminders_due_select(now=MOMENT)
         selection_seconds = time.perf_counter() - started
-    skipped: dict[str, int] = {}
-    for decision in selection.skipped:
-        reason = decision.reason.split(" since")[0]
-        skipped[reason] = skipped.get(reason, 0) + 1
-    kinds: dict[str, int] = {}
-    for decision in selection.to_send:
-        kinds[decision.kind or ""] = kinds.get(decision.kind or "", 0) + 1
 
-    # 2. Decide and record. The fan-out is handed to the worker pool below instead of
-    # running the send tasks in this process one after the other.
-    from django.db import transaction
-
+    # 2. Decide and record (the selection again, as the beat task runs it). The fan-out is
+    # handed to the worker pool below instead of running the send tasks in this process.
     started = time.perf_counter()
     with transaction.atomic():
         result = reminders_due_schedule(now=MOMENT)
@@ -302,36 +345,123 @@ def measure(workers: int) -> None:
     scheduled = time.perf_counter()
 
     # 3. Render and deliver: each chunk is one send task (what a Celery worker process runs),
-    # WORKERS processes at a time, like `celery worker --concurrency=WORKERS`.
+    # ``workers`` processes at a time, like `celery worker --concurrency=workers`.
     size = _setting("REMINDERS_SEND_CHUNK_SIZE")
     chunks = [result.created_ids[i : i + size] for i in range(0, len(result.created_ids), size)]
     connection.close()
+    cpu = _children_cpu()
     with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
         pool.map(_send_chunk, chunks, chunksize=1)
     delivered = time.perf_counter()
-    sent = ReminderDelivery.objects.filter(status=DeliveryStatus.SENT).count()
-    failed = ReminderDelivery.objects.exclude(status=DeliveryStatus.SENT).count()
+    cpu = _children_cpu() - cpu
+    return {
+        "selection": selection,
+        "selection_seconds": selection_seconds,
+        "queries": len(queries),
+        "created": result.created_ids,
+        "chunks": len(chunks),
+        "size": size,
+        "schedule_seconds": scheduled - started,
+        "delivery_seconds": delivered - scheduled,
+        "total_seconds": delivered - started,
+        "sender_cpu_seconds": cpu,
+        "sent": ReminderDelivery.objects.filter(status=DeliveryStatus.SENT).count(),
+        "not_sent": ReminderDelivery.objects.exclude(status=DeliveryStatus.SENT).count(),
+    }
+
+
+def _bare_loop(workers: int, port: int) -> tuple[float, float]:
+    """The same messages, pre-rendered, over one plain smtplib connection per process:
+    seconds, and CPU seconds of the sending processes."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        sent = sum(pool.starmap(_bare_send, [(n, workers, port) for n in range(workers)]))
+    seconds = time.perf_counter() - started
+    assert sent == len(_PRERENDERED)
+    return seconds, _children_cpu() - cpu
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children (pool processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(workers: int, rounds: int) -> None:
+    from django.db import connection
+
+    port = int(os.environ["EMAIL_URL"].rsplit(":", 1)[1])
+    ratios = []
+    for round_ in range(1, rounds + 1):
+        full = _full_path(workers)
+        sent = full["sent"]
+        if not _PRERENDERED:
+            # The messages of the first round, rendered again (not timed).
+            ids = full["created"]
+            size = full["size"]
+            connection.close()
+            with multiprocessing.get_context("fork").Pool(
+                workers, initializer=_worker_init
+            ) as pool:
+                for part in pool.map(
+                    _prerender_chunk, [ids[i : i + size] for i in range(0, len(ids), size)]
+                ):
+                    _PRERENDERED.extend(part)
+        bare_seconds, bare_cpu = _bare_loop(workers, port)
+        full_rate = sent / full["total_seconds"]
+        bare_rate = len(_PRERENDERED) / bare_seconds
+        ratios.append(full_rate / bare_rate)
+        print(f"round {round_}:")
+        _report(full, workers)
+        print(
+            f"  bare loop: {len(_PRERENDERED):,} pre-rendered messages "
+            f"({sum(len(m[2]) for m in _PRERENDERED) / len(_PRERENDERED) / 1024:.1f} kB each), "
+            f"one smtplib connection per process, {workers} processes: {bare_seconds:.1f}s "
+            f"= {bare_rate:.0f} emails/s; sending processes' CPU "
+            f"{1000 * bare_cpu / len(_PRERENDERED):.2f} ms per email"
+        )
+        print(
+            f"  Stepwise full path (selection to last email): {full_rate:.0f} emails/s "
+            f"= {full_rate / bare_rate:.0%} of the bare loop"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-    delivery_seconds = delivered - scheduled
-    print(f"learners: {LEARNERS:,}; due now: {len(selection.decisions):,}")
-    print(f"to send: {len(selection.to_send):,} {kinds}; skipped: {skipped}")
-    print(f"selection: {selection_seconds:.2f}s in {len(queries)} queries")
     print(
-        f"decide + record {len(result.created_ids):,} deliveries: "
-        f"{scheduled - started:.2f}s (selection included)"
+        f"Stepwise / bare loop over {rounds} rounds: "
+        + ", ".join(f"{r:.0%}" for r in ratios)
+        + f" (median {sorted(ratios)[len(ratios) // 2]:.0%})"
     )
-    print(
-        f"render + deliver: {sent:,} sent, {failed} not sent, in {delivery_seconds:.1f}s "
-        f"= {sent / delivery_seconds:.0f} emails/s ({len(chunks)} chunks of {size}, one SMTP "
-        f"connection each, {workers} worker processes)"
-    )
-    print(f"total from selection to last email: {delivered - started:.1f}s")
     print(
         f"peak memory (max RSS): {peak_mb:.0f} MB selecting process, "
         f"{worker_peak_mb:.0f} MB largest worker process"
     )
+
+
+def _report(full: dict, workers: int) -> None:
+    selection = full["selection"]
+    skipped: dict[str, int] = {}
+    for decision in selection.skipped:
+        reason = decision.reason.split(" since")[0]
+        skipped[reason] = skipped.get(reason, 0) + 1
+    kinds: dict[str, int] = {}
+    for decision in selection.to_send:
+        kinds[decision.kind or ""] = kinds.get(decision.kind or "", 0) + 1
+    sent, seconds = full["sent"], full["delivery_seconds"]
+    print(f"  learners: {LEARNERS:,}; due now: {len(selection.decisions):,}")
+    print(f"  to send: {len(selection.to_send):,} {kinds}; skipped: {skipped}")
+    print(f"  selection: {full['selection_seconds']:.2f}s in {full['queries']} queries")
+    print(
+        f"  decide + record {len(full['created']):,} deliveries: "
+        f"{full['schedule_seconds']:.2f}s (selection included)"
+    )
+    print(
+        f"  render + sign + send + record: {sent:,} sent, {full['not_sent']} not sent, in "
+        f"{seconds:.1f}s = {sent / seconds:.0f} emails/s ({full['chunks']} chunks of "
+        f"{full['size']}, one SMTP connection each, {workers} worker processes); worker "
+        f"processes' CPU {1000 * full['sender_cpu_seconds'] / max(sent, 1):.2f} ms per email"
+    )
+    print(f"  total from selection to last email: {full['total_seconds']:.1f}s")
 
 
 def _setting(name: str):
@@ -345,6 +475,7 @@ def main() -> None:
     parser.add_argument("phase", nargs="?", choices=["fill", "measure"])
     parser.add_argument("--workers", type=int, default=WORKERS)
     parser.add_argument("--sinks", type=int, default=SINKS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args()
     if args.phase == "fill":
         setup_django()
@@ -352,7 +483,7 @@ def main() -> None:
         return
     if args.phase == "measure":
         setup_django()
-        measure(args.workers)
+        measure(args.workers, args.rounds)
         return
 
     ensure_database()
@@ -366,7 +497,15 @@ def main() -> None:
         time.sleep(1.5)  # let the sinks listen
         env = {**os.environ, "EMAIL_URL": f"smtp://127.0.0.1:{port}"}
         subprocess.run(
-            [sys.executable, __file__, "measure", "--workers", str(args.workers)],
+            [
+                sys.executable,
+                __file__,
+                "measure",
+                "--workers",
+                str(args.workers),
+                "--rounds",
+                str(args.rounds),
+            ],
             check=True,
             env=env,
         )
