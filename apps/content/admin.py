@@ -9,17 +9,20 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from apps.content.models import ChoiceGroup, Resource, Step, StepResource, Track
+from apps.content.models import ChoiceGroup, Resource, Step, StepResource, Track, TrackChange
 from apps.content.selectors import track_list
 from apps.content.services import (
     StepRemoval,
     content_revision_bump,
+    step_links_changed_record,
     step_prerequisites_validate,
+    step_saved_record,
     steps_remove,
     steps_restore,
     steps_with_learner_data,
     tracks_publish_set,
 )
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import ApplicationError
 from apps.core.templatetags.stepwise import duration
 
@@ -115,6 +118,17 @@ class TrackAdmin(ContentAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
         return track_list(published_only=False)
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
+    ) -> None:
+        super().save_formset(request, form, formset, change)
+        if change and formset.model is Step:
+            # Steps added or edited in the track's page: their learners are told.
+            for step in formset.new_objects:
+                step_saved_record(step=step, created=True)
+            for step, fields in formset.changed_objects:
+                step_saved_record(step=step, created=False, changed_fields=fields)
 
     @admin.display(ordering="step_count")
     def steps(self, track: Any) -> int:
@@ -234,6 +248,26 @@ class StepAdmin(ContentAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Step]:
         return super().get_queryset(request).annotate(resource_count=Count("step_resources"))
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        step_saved_record(step=obj, created=not change, changed_fields=form.changed_data)
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
+    ) -> None:
+        super().save_formset(request, form, formset, change)
+        if not change or formset.model is not StepResource:
+            return  # a new step is news enough, its resources with it
+        added = [link.resource for link in formset.new_objects]
+        removed = [link.resource for link in formset.deleted_objects]
+        for link_form in formset.forms:
+            before = link_form.initial.get("resource")
+            if link_form.instance.pk and "resource" in link_form.changed_data and before:
+                removed.append(Resource.objects.get(pk=before))
+                added.append(link_form.instance.resource)
+        if added or removed:
+            step_links_changed_record(step=form.instance, added=added, removed=removed)
 
     @admin.display(description="resources", ordering="resource_count")
     def resource_count(self, step: Any) -> int:
@@ -368,6 +402,17 @@ class ResourceAdmin(ContentAdmin):
             resource.url,
             resource.url,
         )
+
+
+@admin.register(TrackChange)
+class TrackChangeAdmin(ReadOnlyAdmin):
+    """The history of curators' changes to tracks, as learners are told of them."""
+
+    list_display = ("occurred_at", "track", "kind", "step_title", "detail", "source")
+    list_filter = ("kind", "source", "track")
+    list_select_related = ("track",)
+    search_fields = ("step_title", "step_key", "detail")
+    date_hierarchy = "occurred_at"
 
 
 def resource_admin_extend(extension: type[admin.ModelAdmin]) -> None:

@@ -202,3 +202,61 @@ class ContentRevision(models.Model):
 
     def __str__(self) -> str:
         return f"content revision {self.number}"
+
+
+class TrackChange(models.Model):
+    """One change curators made to a track's steps, as its learners are told of it
+    ("2 steps added, 1 retired, 1 resource replaced") and as curators look back on it.
+
+    Written by the content services (the roadmap loader, the admin, retiring and
+    restoring), never by signals. The step is kept by key and title as well, so the
+    change outlives a step deleted for good.
+    """
+
+    class Kind(models.TextChoices):
+        STEP_ADDED = "step_added", "Step added"
+        STEP_RETIRED = "step_retired", "Step retired"
+        STEP_RESTORED = "step_restored", "Step back"
+        STEP_CHANGED = "step_changed", "Step changed"
+        RESOURCE_ADDED = "resource_added", "Resource added"
+        RESOURCE_REMOVED = "resource_removed", "Resource removed"
+        RESOURCE_REPLACED = "resource_replaced", "Resource replaced"
+
+    class Source(models.TextChoices):
+        ROADMAP = "roadmap", "Roadmap file"
+        ADMIN = "admin", "Admin"
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="changes")
+    step = models.ForeignKey(
+        Step, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes"
+    )
+    step_key = models.SlugField(max_length=80)
+    step_title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    #: What changed, in words: the resource added or replaced, the fields edited.
+    detail = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN)
+    occurred_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["track", "id"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    kind__in=[
+                        "step_added",
+                        "step_retired",
+                        "step_restored",
+                        "step_changed",
+                        "resource_added",
+                        "resource_removed",
+                        "resource_replaced",
+                    ]
+                ),
+                name="track_change_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.step_title}"

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from apps.content.models import (
     Step,
     StepResource,
     Track,
+    TrackChange,
 )
 from apps.content.roadmaps import TrackSpec, prerequisite_cycle_find, roadmaps_parse
 from apps.content.urls_normalize import url_normalize
@@ -73,6 +75,110 @@ def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) ->
         )
 
 
+# --- what changed: the history learners are told of and curators look back on ---------
+
+#: The fields of a step whose change its learners hear about (not its position: a step
+#: moves whenever another is added before it).
+STEP_FIELDS_TOLD = {
+    "title": "title",
+    "description": "description",
+    "estimated_minutes": "estimated time",
+    "is_optional": "optional",
+}
+
+
+def _change(
+    step: Step,
+    kind: str,
+    *,
+    source: str,
+    detail: str = "",
+    at: datetime | None = None,
+    still_exists: bool = True,
+) -> TrackChange:
+    return TrackChange(
+        track_id=step.track_id,
+        step_id=step.pk if still_exists else None,
+        step_key=step.key,
+        step_title=step.title[:200],
+        kind=kind,
+        detail=detail[:300],
+        source=source,
+        occurred_at=at or timezone.now(),
+    )
+
+
+def track_changes_record(*, changes: Iterable[TrackChange]) -> int:
+    """Keep changes to tracks (one insert). Returns how many were kept."""
+    rows = list(changes)
+    if rows:
+        TrackChange.objects.bulk_create(rows)
+    return len(rows)
+
+
+@transaction.atomic
+def step_saved_record(
+    *,
+    step: Step,
+    created: bool,
+    changed_fields: Iterable[str] = (),
+    source: str = TrackChange.Source.ADMIN,
+) -> TrackChange | None:
+    """Record a step a curator added, or the fields they changed that learners see (a
+    change of position alone is none). Returns the change kept, if any."""
+    if created:
+        change = _change(step, TrackChange.Kind.STEP_ADDED, source=source)
+    else:
+        told = [STEP_FIELDS_TOLD[name] for name in STEP_FIELDS_TOLD if name in changed_fields]
+        if not told:
+            return None
+        change = _change(step, TrackChange.Kind.STEP_CHANGED, source=source, detail=", ".join(told))
+    track_changes_record(changes=[change])
+    return change
+
+
+def _link_changes(
+    step: Step, *, added: list[str], removed: list[str], source: str, at: datetime
+) -> list[TrackChange]:
+    """A resource removed and another added on the same step is one replaced."""
+    changes = [
+        _change(
+            step, TrackChange.Kind.RESOURCE_REPLACED, source=source, at=at, detail=f"{old} → {new}"
+        )
+        for old, new in zip(removed, added, strict=False)
+    ]
+    kept = min(len(added), len(removed))
+    changes += [
+        _change(step, TrackChange.Kind.RESOURCE_ADDED, source=source, at=at, detail=title)
+        for title in added[kept:]
+    ]
+    changes += [
+        _change(step, TrackChange.Kind.RESOURCE_REMOVED, source=source, at=at, detail=title)
+        for title in removed[kept:]
+    ]
+    return changes
+
+
+@transaction.atomic
+def step_links_changed_record(
+    *,
+    step: Step,
+    added: Iterable[Resource],
+    removed: Iterable[Resource],
+    source: str = TrackChange.Source.ADMIN,
+) -> list[TrackChange]:
+    """Record the resources a curator added to a step or took off it."""
+    changes = _link_changes(
+        step,
+        added=[r.title for r in added],
+        removed=[r.title for r in removed],
+        source=source,
+        at=timezone.now(),
+    )
+    track_changes_record(changes=changes)
+    return changes
+
+
 # --- taking steps out of a track, and bringing them back ---------------------------------
 
 
@@ -109,7 +215,7 @@ class StepRemoval:
 
 
 @transaction.atomic
-def steps_remove(*, step_ids: Iterable[int]) -> StepRemoval:
+def steps_remove(*, step_ids: Iterable[int], source: str = TrackChange.Source.ADMIN) -> StepRemoval:
     """Take steps out of their tracks without losing anyone's progress.
 
     A step any learner has progress on (or any other data) is *retired*: it disappears
@@ -122,32 +228,55 @@ def steps_remove(*, step_ids: Iterable[int]) -> StepRemoval:
     the check (and the step is retired) or waits until it is gone.
     """
     ids = sorted(set(step_ids))
-    locked = list(
-        Step.objects.filter(pk__in=ids)
+    locked = {
+        step.pk: step
+        for step in Step.objects.filter(pk__in=ids)
         .order_by("pk")
         .select_for_update()
-        .values_list("pk", "retired_at")
-    )
-    held = steps_with_learner_data(step_ids=[pk for pk, _ in locked])
-    retire = [pk for pk, retired_at in locked if pk in held and retired_at is None]
-    delete = [pk for pk, _ in locked if pk not in held]
+        .only("pk", "track_id", "key", "title", "retired_at")
+    }
+    held = steps_with_learner_data(step_ids=list(locked))
+    retire = [pk for pk, step in locked.items() if pk in held and step.retired_at is None]
+    delete = [pk for pk in locked if pk not in held]
+    now = timezone.now()
     if retire:
-        Step.objects.filter(pk__in=retire).update(retired_at=timezone.now())
+        Step.objects.filter(pk__in=retire).update(retired_at=now)
     if delete:
         Step.objects.filter(pk__in=delete).delete()
     if retire or delete:
+        # A step already retired and now deleted had left its track before: not news.
+        gone = [*retire, *(pk for pk in delete if locked[pk].retired_at is None)]
+        track_changes_record(
+            changes=[
+                _change(
+                    locked[pk],
+                    TrackChange.Kind.STEP_RETIRED,
+                    source=source,
+                    at=now,
+                    still_exists=pk in retire,
+                )
+                for pk in gone
+            ]
+        )
         content_revision_bump()
     return StepRemoval(retired=retire, deleted=delete)
 
 
 @transaction.atomic
-def steps_restore(*, step_ids: Iterable[int]) -> int:
+def steps_restore(*, step_ids: Iterable[int], source: str = TrackChange.Source.ADMIN) -> int:
     """Bring retired steps back into their tracks, with every learner's progress on them.
     Returns how many came back."""
-    restored = Step.objects.filter(pk__in=list(step_ids), retired_at__isnull=False).update(
-        retired_at=None
+    retired = list(
+        Step.objects.filter(pk__in=list(step_ids), retired_at__isnull=False)
+        .order_by("pk")
+        .select_for_update()
+        .only("pk", "track_id", "key", "title")
     )
+    restored = Step.objects.filter(pk__in=[step.pk for step in retired]).update(retired_at=None)
     if restored:
+        track_changes_record(
+            changes=[_change(s, TrackChange.Kind.STEP_RESTORED, source=source) for s in retired]
+        )
         content_revision_bump()
     return restored
 
@@ -293,9 +422,14 @@ def _resources_save(merged: dict[str, dict[str, str]], report: LoadReport) -> di
 
 
 def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadReport) -> None:
+    before_track = Track.objects.filter(slug=spec.slug).first()
+    # What learners of an existing track are told changed (a new track has none yet).
+    changes: list[TrackChange] = []
+    now = timezone.now()
+    source = TrackChange.Source.ROADMAP
     track = _upsert(
         Track,
-        Track.objects.filter(slug=spec.slug).first(),
+        before_track,
         {
             "slug": spec.slug,
             "title": spec.title,
@@ -333,6 +467,8 @@ def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadRep
         if before is not None and before.retired_at is not None:
             # Back in the file: the step returns, and with it everyone's progress on it.
             report.steps.restored += 1
+        told_before = {name: getattr(before, name) for name in STEP_FIELDS_TOLD} if before else {}
+        was_retired = before is not None and before.retired_at is not None
         steps[step_spec.key] = _upsert(
             Step,
             before,
@@ -349,10 +485,29 @@ def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadRep
             },
             report.steps,
         )
+        step = steps[step_spec.key]
+        if before is None:
+            changes.append(_change(step, TrackChange.Kind.STEP_ADDED, source=source, at=now))
+        elif was_retired:
+            changes.append(_change(step, TrackChange.Kind.STEP_RESTORED, source=source, at=now))
+        elif told := [
+            label
+            for name, label in STEP_FIELDS_TOLD.items()
+            if getattr(step, name) != told_before[name]
+        ]:
+            changes.append(
+                _change(
+                    step,
+                    TrackChange.Kind.STEP_CHANGED,
+                    source=source,
+                    at=now,
+                    detail=", ".join(told),
+                )
+            )
     gone = [s.pk for key, s in existing.items() if key not in steps and s.retired_at is None]
     if gone:
         # Steps dropped from the file leave the track; learners' progress on them stays.
-        removal = steps_remove(step_ids=gone)
+        removal = steps_remove(step_ids=gone, source=source)
         report.steps.retired += len(removal.retired)
         report.steps.deleted += len(removal.deleted)
     if stale_groups := [g.pk for key, g in current_groups.items() if key not in groups]:
@@ -382,9 +537,10 @@ def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadRep
     # Links between steps and resources carry their own position and note.
     current = {
         (link.step_id, link.resource_id): link
-        for link in StepResource.objects.filter(step__track=track)
+        for link in StepResource.objects.filter(step__track=track).select_related("resource")
     }
     wanted: set[tuple[int, int]] = set()
+    resources_by_pk = {resource.pk: resource for resource in resources.values()}
     for step_spec in spec.steps:
         step = steps[step_spec.key]
         for position, use in enumerate(step_spec.resources, start=1):
@@ -405,6 +561,29 @@ def _track_save(spec: TrackSpec, resources: dict[str, Resource], report: LoadRep
     if stale:
         StepResource.objects.filter(pk__in=stale).delete()
         report.links.deleted += len(stale)
+
+    if before_track is None:
+        return
+    # Resources added to and taken off the steps that stayed (a new step is news enough).
+    new_steps = {c.step_id for c in changes if c.kind == TrackChange.Kind.STEP_ADDED}
+    added: dict[int, list[str]] = {}
+    removed: dict[int, list[str]] = {}
+    for step_pk, resource_pk in sorted(wanted - set(current)):
+        added.setdefault(step_pk, []).append(resources_by_pk[resource_pk].title)
+    for (step_pk, _), link in sorted(current.items()):
+        if (step_pk, link.resource_id) not in wanted:
+            removed.setdefault(step_pk, []).append(link.resource.title)
+    by_pk = {step.pk: step for step in steps.values()}
+    for step_pk in sorted(set(added) | set(removed)):
+        if step_pk in by_pk and step_pk not in new_steps:
+            changes += _link_changes(
+                by_pk[step_pk],
+                added=added.get(step_pk, []),
+                removed=removed.get(step_pk, []),
+                source=source,
+                at=now,
+            )
+    track_changes_record(changes=changes)
 
 
 @transaction.atomic

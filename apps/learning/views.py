@@ -23,10 +23,12 @@ from apps.content.selectors import step_published_get, track_goals, track_list
 from apps.core.errors import ApplicationError
 from apps.core.http import HtmxHttpRequest
 from apps.core.ratelimit import rate_limit_exceeded
+from apps.learning.changelog import changelogs_for, track_changelog_for, track_changes_seen
 from apps.learning.charts import activity_chart
 from apps.learning.selectors import (
     fingerprint,
     learner_dashboard_for,
+    learner_pace_cached,
     step_change_view_for,
     track_page_for,
 )
@@ -78,14 +80,21 @@ def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
         get_token(request)
         secret = request.META["CSRF_COOKIE"]
         steps_key = f"{request.user.pk}:{page.version}:{secret}:{request.get_full_path()}"
-    undo = None
+    undo = changelog = None
     if request.user.is_authenticated:
         undo = _bulk_undo_offers(request).get(slug)
+        # What curators changed since the last visit: told once, then this visit is the last.
+        changelog = track_changelog_for(user_id=request.user.pk, track_id=page.track.pk)
+        if changelog:
+            track_changes_seen(
+                user_id=request.user.pk, track_id=page.track.pk, up_to=changelog.last_id
+            )
     return render(
         request,
         "learning/track_detail.html",
         {
             "undo": undo,
+            "changelog": changelog,
             "track": page.track,
             "track_page": page,  # its figures and steps are read only if not cached
             "steps_key": steps_key,
@@ -101,19 +110,27 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data = mine.dashboard
     # The track cards and the chart are kept rendered, keyed by what they show ("last
     # active 3 hours ago" included, so they follow the clock), as a track's steps are.
+    finish_on = {e.track.pk: mine.finish_on(e.completion) for e in data.enrollments}
     cards = [
-        (e.track.pk, e.track.slug, e.track.title, e.completion, e.next_step)
+        (e.track.pk, e.track.slug, e.track.title, e.completion, e.next_step, finish_on[e.track.pk])
         for e in data.enrollments
     ]
     active = [naturaltime(e.last_activity_at) for e in data.enrollments]
+    # Not cached with the dashboard: what changed moves with the learner's visits.
+    changelogs = changelogs_for(user_id=user.pk, track_ids=[e.track.pk for e in data.enrollments])
     return render(
         request,
         "learning/dashboard.html",
         {
             "dashboard": data,
             "done_elsewhere": mine.done_elsewhere,
+            "weekly": mine.weekly,
+            "finish_on": finish_on,
             "chart": activity_chart(data.activity),
-            "cards_key": fingerprint((cards, active)),
+            "changelogs": changelogs,
+            "cards_key": fingerprint(
+                (cards, active, [(c.track_id, c.counts) for c in changelogs.values()])
+            ),
             "fragment_seconds": settings.STEPWISE_LEARNER_FRAGMENT_SECONDS,
         },
     )
@@ -162,6 +179,17 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
     else:
         current, previous = step_statuses_for(user_id=user.pk, step_ids=[step.pk])[step.pk], None
     view = step_change_view_for(step=step, user=user, status=current, previous=previous)
+    # The finish date follows the new remaining time at the pace measured today, if it
+    # was (no query: the click stays within its budget).
+    pace = learner_pace_cached(user=user)
+    finish_on = (
+        pace.finish_on(
+            remaining_minutes=view.completion.remaining_minutes,
+            today=timezone.localtime(timezone.now(), user.zoneinfo).date(),
+        )
+        if pace is not None
+        else None
+    )
     response = render(
         request,
         "learning/_step_changed.html",
@@ -171,6 +199,8 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
             "dependents": view.dependents,
             "completion": view.completion,
             "link_health": view.link_health,
+            "pace": pace,
+            "finish_on": finish_on,
             "error": error,
         },
         status=status,

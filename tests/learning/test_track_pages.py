@@ -153,13 +153,13 @@ def test_track_page_query_budget(client, learner, django_assert_num_queries, tra
     slug = _fill(tracks, steps, learner)
     client.force_login(learner)
     # 1 session, 2 user, 3 the versions of what the page shows, 4 the track with its
-    # figures; the progress and step list: 5 link health of its resources, 6 the
-    # learner's statuses and completion, 7 steps with their choice groups,
-    # 8 prerequisites, 9 prerequisite groups, 10 resources
-    with django_assert_num_queries(10):
+    # figures, 5 what changed since the last visit; the progress and step list: 6 link
+    # health of its resources, 7 the learner's statuses and completion, 8 steps with
+    # their choice groups, 9 prerequisites, 10 prerequisite groups, 11 resources
+    with django_assert_num_queries(11):
         client.get(reverse("learning:track", args=[slug]))
     # Again, nothing changed: the progress and the step list come rendered from the cache.
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         client.get(reverse("learning:track", args=[slug]))
 
 
