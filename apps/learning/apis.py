@@ -29,11 +29,13 @@ from apps.core.api.auth import authenticated_session, request_learner
 from apps.core.api.conditional import etag_response
 from apps.core.api.errors import ReauthenticationRequired, error_responses
 from apps.core.api.pagination import PositionCursorPagination
+from apps.learning.selectors import learner_dashboard_for
 from apps.learning.serializers import (
     ChoiceGroupSerializer,
     ExportSerializer,
     MeSerializer,
     MeUpdateSerializer,
+    PaceReportSerializer,
     StepSerializer,
     TrackDetailSerializer,
     TrackFilterSerializer,
@@ -211,3 +213,25 @@ def _track_steps_data(track: Track) -> tuple[list[dict[str, Any]], list[dict[str
         )
         cache.set(key, data, settings.API_TRACK_STEPS_CACHE_SECONDS)
     return data
+
+
+class PaceApi(APIView):
+    @extend_schema(
+        operation_id="progress_pace",
+        responses={200: PaceReportSerializer, **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        """The learner's pace over the last four weeks, their week against their weekly
+        goal, and for each track they follow when they would finish at that pace."""
+        learner = request_learner(request)
+        mine = learner_dashboard_for(user=learner)
+        tracks = [
+            {
+                "track": e.track.slug,
+                "remaining_minutes": e.completion.remaining_minutes,
+                "finish_on": mine.finish_on(e.completion),
+            }
+            for e in mine.dashboard.enrollments
+        ]
+        report = {"pace": mine.pace, "weekly": mine.weekly, "tracks": tracks}
+        return Response(PaceReportSerializer(report).data)

@@ -3,18 +3,21 @@
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from apps.accounts.models import User
 from apps.content.models import ChoiceGroup, ContentRevision, Step, StepResource, Track
 from apps.content.selectors import GroupOfSteps, groups_of_steps, track_list, track_steps
+from apps.learning.maps import track_map_svg
 from apps.linkhealth.models import ResourceHealth
 from apps.linkhealth.outcomes import Outcome
 from apps.progress.models import Enrollment, ProgressEvent, Status, StepNote, StepProgress
@@ -22,15 +25,18 @@ from apps.progress.selectors import (
     Completion,
     Dashboard,
     DoneElsewhere,
+    Pace,
     StepExtras,
     done_elsewhere_for,
     group_finished,
     learner_dashboard,
+    learner_pace,
     learner_step_extras,
     learner_track_progress,
     track_completion_for,
     with_done_elsewhere,
 )
+from apps.reminders.selectors import WeeklyProgress, weekly_progress_get
 
 FINISHED = frozenset({Status.DONE, Status.SKIPPED})
 
@@ -127,6 +133,13 @@ class TrackView:
         return views
 
     @cached_property
+    def map_svg(self) -> SafeString:
+        """The track drawn as a map, with the learner's statuses (``maps``)."""
+        return track_map_svg(
+            items=self.items, signed_in=self.statuses is not None, title=self.track.title
+        )
+
+    @cached_property
     def link_health(self) -> dict[int, str]:
         """The link health (``ok``, ``broken``...) of the track's resources, read with
         the steps."""
@@ -176,10 +189,14 @@ class TrackPage:
     list are cached never reads them.
     """
 
-    def __init__(self, *, track: Track, user: User | None, version: str) -> None:
+    def __init__(
+        self, *, track: Track, user: User | None, version: str, last_event: int | None = None
+    ) -> None:
         self.track = track
         self.user = user if user is not None and user.is_authenticated else None
         self.version = version
+        #: The learner's last progress event (their pace is measured as of it).
+        self.last_event = last_event
 
     @cached_property
     def view(self) -> TrackView:
@@ -200,6 +217,21 @@ class TrackPage:
     @property
     def items(self) -> list[StepView | GroupView]:
         return self.view.items
+
+    @property
+    def map_svg(self) -> SafeString:
+        return self.view.map_svg
+
+    @cached_property
+    def finish_on(self) -> date | None:
+        """When the learner would finish the track at their pace (None: a visitor, or
+        too little history)."""
+        if self.user is None or self.completion is None:
+            return None
+        pace = learner_pace_today(user=self.user, last_event=self.last_event)
+        return pace.finish_on(
+            remaining_minutes=self.completion.remaining_minutes, today=_local_today(self.user)
+        )
 
 
 def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
@@ -251,7 +283,35 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
     if track is None:
         track = track_list(published_only=False).get(pk=track_id)
         cache.set(key, track, settings.STEPWISE_TRACK_FIGURES_SECONDS)
-    return TrackPage(track=track, user=user, version=fingerprint(row))
+    # The finish date moves with the learner's day.
+    today = _local_today(user) if user is not None and user.is_authenticated else None
+    return TrackPage(track=track, user=user, version=fingerprint((row, today)), last_event=row[2])
+
+
+def _local_today(user: User) -> date:
+    return timezone.localtime(timezone.now(), user.zoneinfo).date()
+
+
+def learner_pace_cache_key(user: User) -> str:
+    return f"learner-pace:{user.pk}:{_local_today(user).isoformat()}"
+
+
+def learner_pace_today(*, user: User, last_event: int | None) -> Pace:
+    """The learner's pace (``learner_pace``), kept in the cache for the day while their
+    last event is ``last_event``: 1 query after a change, none before the next."""
+    key = learner_pace_cache_key(user)
+    cached: tuple[int | None, Pace] | None = cache.get(key)
+    if cached is not None and cached[0] == last_event:
+        return cached[1]
+    pace = learner_pace(user_id=user.pk)
+    cache.set(key, (last_event, pace), 24 * 3600)
+    return pace
+
+
+def learner_pace_cached(*, user: User) -> Pace | None:
+    """The pace last measured today, whatever happened since, or None (no query)."""
+    cached: tuple[int | None, Pace] | None = cache.get(learner_pace_cache_key(user))
+    return cached[1] if cached is not None else None
 
 
 def _links_with_health() -> QuerySet[StepResource]:
@@ -280,9 +340,11 @@ def track_view_for(*, track: Track, user: User | None) -> TrackView:
 
 
 def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
-    """``learner_dashboard`` and ``done_elsewhere_for``, kept in the cache until the
-    learner's progress, their enrollments, the content or their local day change: 1
-    query when none did (the version below), 1 + 7 + 1 when one did.
+    """``learner_dashboard``, ``done_elsewhere_for``, the learner's pace and their week
+    against their weekly goal, kept in the cache until the learner's progress, their
+    enrollments, the content or their local day change: 1 query when none did (the
+    version below), 1 + 7 + 3 when one did. The weekly goal's changes are in the
+    version too.
     """
     today = timezone.localtime(timezone.now(), user.zoneinfo).date()
     enrollments = Enrollment.objects.filter(user_id=OuterRef("pk")).order_by().values("user_id")
@@ -297,15 +359,19 @@ def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
             enrolled=Subquery(enrollments.annotate(n=Count("pk")).values("n")),
             last_activity=Subquery(enrollments.annotate(at=Max("last_activity_at")).values("at")),
             revision=Subquery(ContentRevision.objects.filter(pk=1).values("number")[:1]),
+            goal=F("reminder_preferences__weekly_goal"),
         )
-        .values_list("last_event", "enrolled", "last_activity", "revision")
+        .values_list("last_event", "enrolled", "last_activity", "revision", "goal")
         .first()
     )
     key = f"learner-dashboard:{user.pk}:{fingerprint((version, today))}"
     cached: LearnerDashboard | None = cache.get(key)
     if cached is None:
         cached = LearnerDashboard(
-            learner_dashboard(user=user, today=today), done_elsewhere_for(user_id=user.pk)
+            learner_dashboard(user=user, today=today),
+            done_elsewhere_for(user_id=user.pk),
+            learner_pace(user_id=user.pk),
+            weekly_progress_get(user=user),
         )
         cache.set(key, cached, settings.STEPWISE_LEARNER_FRAGMENT_SECONDS)
     return cached
@@ -316,6 +382,14 @@ class LearnerDashboard:
     dashboard: Dashboard
     #: Steps of their tracks whose primary resource they finished in another track.
     done_elsewhere: list[DoneElsewhere]
+    pace: Pace
+    weekly: WeeklyProgress
+
+    def finish_on(self, completion: Completion) -> date | None:
+        """When the learner would finish a track at their pace (None: too little history)."""
+        return self.pace.finish_on(
+            remaining_minutes=completion.remaining_minutes, today=self.dashboard.today
+        )
 
 
 @dataclass(frozen=True)

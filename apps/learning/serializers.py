@@ -280,3 +280,37 @@ class TrackDetailSerializer(TrackSerializer):
     def get_progress(self, track: Track) -> Any:
         completion = self.context.get("completion")
         return None if completion is None else TrackProgressSerializer(completion).data
+
+
+class PaceSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(
+        help_text="Estimated minutes of the steps finished one by one in the last `days` days."
+    )
+    steps = serializers.IntegerField(help_text="How many steps those were.")
+    days = serializers.IntegerField()
+    enough_history = serializers.BooleanField(
+        help_text="False when too few steps were finished to estimate a finish date."
+    )
+
+
+class WeeklySerializer(serializers.Serializer):
+    done = serializers.IntegerField(help_text="Steps marked done in the last seven days.")
+    goal = serializers.IntegerField(
+        allow_null=True, help_text="The learner's weekly goal; null when they set none."
+    )
+
+
+class TrackFinishSerializer(serializers.Serializer):
+    track = serializers.CharField(help_text="The track's slug.")
+    remaining_minutes = serializers.IntegerField()
+    finish_on = serializers.DateField(
+        allow_null=True,
+        help_text="At the learner's pace; today when nothing is left; null with too little "
+        "history.",
+    )
+
+
+class PaceReportSerializer(serializers.Serializer):
+    pace = PaceSerializer()
+    weekly = WeeklySerializer()
+    tracks = TrackFinishSerializer(many=True)

@@ -26,6 +26,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.content.models import Step, StepResource, Track
@@ -467,3 +468,25 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
             steps_to_goal=delivery.steps_to_goal,
         )
     return contexts
+
+
+@dataclass(frozen=True)
+class WeeklyProgress:
+    """How the learner's week is going against their weekly goal (None: no goal set)."""
+
+    done: int
+    goal: int | None
+
+
+def weekly_progress_get(*, user: User, now: datetime | None = None) -> WeeklyProgress:
+    """Steps done in the last seven days (``_done_this_week``, the reminders' own rule)
+    and the learner's weekly goal, in 1 query."""
+    moment = Value(now or timezone.now(), output_field=DateTimeField())
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(done=_done_this_week(user=user.pk, moment=moment))
+        .values_list("done", "reminder_preferences__weekly_goal")
+        .first()
+    )
+    done, goal = row if row is not None else (0, None)
+    return WeeklyProgress(done=done, goal=goal)
