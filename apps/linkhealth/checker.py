@@ -28,7 +28,6 @@ import math
 import queue
 import random
 import socket
-import ssl
 import threading
 import time
 import zlib
@@ -348,7 +347,9 @@ class LinkChecker:
             # A pool is per (host, port, TLS): a connection made for one server name is
             # never reused for another name that happens to share the address.
             limit_per_host=self.config.per_host,
-            ssl=ssl.create_default_context(),
+            # aiohttp's own verifying context, made once when it is imported: loading the
+            # CA bundle anew would cost every chunk its start-up.
+            ssl=True,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
