@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern] = [
         name="step-note",
     ),
     path("progress/suggestions/", progress.SuggestionsApi.as_view(), name="progress-suggestions"),
+    path("progress/pace/", learning.PaceApi.as_view(), name="progress-pace"),
     path("progress/tracks/<slug:slug>/bulk/", progress.TrackBulkApi.as_view(), name="track-bulk"),
     path("progress/bulk/<uuid:action_id>/undo/", progress.BulkUndoApi.as_view(), name="bulk-undo"),
     path("me/", learning.MeApi.as_view(), name="me"),
