@@ -28,4 +28,3 @@ urlpatterns: list[URLPattern] = [
     # Anything else under /api/v1/ answers 404 in the API's error shape, not an HTML page.
     re_path(r"^[\s\S]*$", api_not_found, name="not-found"),
 ]
-    path("progress/pace/", learning.PaceApi.as_view(), name="progress-pace"),
