@@ -153,6 +153,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Stepwise"
 # Mobile apps sign in through allauth headless (/_allauth/app/v1/...).
 HEADLESS_CLIENTS = ("app",)
+# Sign-up also asks for the time zone (the browser's is suggested).
+ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupTimezoneForm"
 HEADLESS_ONLY = False
 
 # --- cache ------------------------------------------------------------------
