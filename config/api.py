@@ -4,12 +4,19 @@ from django.urls import URLPattern, path, re_path
 
 from apps.core.api.errors import api_not_found
 from apps.learning import apis as learning
+from apps.learning import changelog_apis as changelog
 from apps.progress import apis as progress
 
 app_name = "api"
 urlpatterns: list[URLPattern] = [
     path("tracks/", learning.TrackListApi.as_view(), name="track-list"),
     path("tracks/<slug:slug>/", learning.TrackDetailApi.as_view(), name="track-detail"),
+    path("tracks/<slug:slug>/changes/", changelog.TrackChangesApi.as_view(), name="track-changes"),
+    path(
+        "tracks/<slug:slug>/changes/seen/",
+        changelog.TrackChangesSeenApi.as_view(),
+        name="track-changes-seen",
+    ),
     path("progress/", progress.DashboardApi.as_view(), name="progress"),
     path("progress/steps/<int:step_id>/", progress.StepProgressApi.as_view(), name="step-progress"),
     path("progress/sync/", progress.SyncApi.as_view(), name="progress-sync"),

@@ -38,6 +38,8 @@ def test_schema_documents_the_session_token_and_every_error(anon):
     assert set(paths) == {
         "/api/v1/tracks/",
         "/api/v1/tracks/{slug}/",
+        "/api/v1/tracks/{slug}/changes/",
+        "/api/v1/tracks/{slug}/changes/seen/",
         "/api/v1/progress/",
         "/api/v1/progress/steps/{step_id}/",
         "/api/v1/progress/sync/",
