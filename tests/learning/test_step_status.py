@@ -184,9 +184,10 @@ def test_dashboard_query_budget(client, learner, django_assert_num_queries, trac
     # 1 session, 2 user, 3 the version of the learner's dashboard (last event,
     # enrollments, content revision), then learner_dashboard: 4 enrollments+tracks,
     # 5 completion, 6 steps, 7 prerequisite edges, 8 finished steps, 9 activity per day,
-    # 10 recent; 11 the steps done elsewhere (done_elsewhere_for); 12 what changed on
-    # their tracks since their last visit (never cached)
-    with django_assert_num_queries(12):
+    # 10 recent; 11 the steps done elsewhere (done_elsewhere_for); 12 their pace,
+    # 13 their week against their weekly goal; 14 what changed on their tracks since
+    # their last visit (never cached)
+    with django_assert_num_queries(14):
         response = client.get(reverse("learning:dashboard"))
     assert response.content.decode().count('class="card enrollment"') == tracks
     # Again, nothing changed: the dashboard's data come from the cache (what changed not).

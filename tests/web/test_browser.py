@@ -13,7 +13,7 @@ from apps.content.models import ChoiceGroup
 from apps.content.roadmaps import roadmap_paths
 from apps.content.services import roadmaps_load
 from tests.conftest import CHROMIUM
-from tests.factories import StepFactory, TrackFactory
+from tests.factories import ResourceFactory, StepFactory, StepResourceFactory, TrackFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -179,3 +179,161 @@ def test_learner_takes_the_alternative_course_and_reaches_100_percent(page):
     page.locator("#track-progress-label").get_by_text("100%", exact=True).wait_for()
     assert page.evaluate("window.__stepwiseNoReload") is True
     shoot(page, "choice-group")
+
+
+def test_learner_keeps_notes_takes_progress_across_tracks_and_undoes_bulk_actions(page):
+    """Issue 11 in one session: a note saved as it is typed, kept through a status click
+    and shown rendered; a resource finished in one track offered in another, where it
+    completes a choice group; "Mark all done" and "Reset" each undone."""
+    # The ML Specialization serves two tracks: a plain step in one, one of a choice
+    # ("Choose one") in the other.
+    ml_spec = ResourceFactory(
+        title="Machine Learning Specialization", url="https://example.com/ml-spec"
+    )
+    basics = TrackFactory(slug="ml-basics", title="ML basics", position=1)
+    StepFactory(track=basics, key="python", title="Learn Python", position=1)
+    ml = StepFactory(track=basics, key="ml", title="Machine learning", position=2)
+    StepResourceFactory(step=ml, resource=ml_spec, position=0)
+    StepFactory(track=basics, key="project", title="A project", position=3)
+    deep = TrackFactory(slug="deep-learning", title="Deep learning", position=2)
+    group = ChoiceGroup.objects.create(track=deep, key="foundations", title="Foundations")
+    cs229 = StepFactory(track=deep, key="cs229", title="Stanford CS229", position=1, group=group)
+    StepResourceFactory(step=cs229, resource=ResourceFactory(title="CS229"), position=0)
+    spec = StepFactory(
+        track=deep, key="ml-spec", title="The ML Specialization", position=2, group=group
+    )
+    StepResourceFactory(step=spec, resource=ml_spec, position=0)
+    StepFactory(track=deep, key="networks", title="Neural networks", position=3)
+    user_create(email="lin@example.com", password=PASSWORD, email_verified=True)
+
+    # Beyond the fixture's CSP check: no script error and no failed request either (but
+    # the favicon the browser asks for by itself: the site has none).
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and not message.location["url"].endswith("/favicon.ico")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+
+    def status_of(key: str) -> str:
+        return page.locator(f"#step-{key} .step-head .status").inner_text()
+
+    sign_in(page, "lin@example.com")
+    # Following the deep-learning track first: its offers reach the dashboard too.
+    page.goto("/tracks/deep-learning/")
+    page.locator("#step-networks").get_by_role("button", name="In progress").click()
+    page.locator("#step-networks .status.status-in_progress").wait_for()
+
+    # --- a note, saved as it is typed ---------------------------------------------------
+    page.goto("/tracks/ml-basics/")
+    python = page.locator("#step-python")
+    python.get_by_text("Add a note", exact=True).click()
+    python.get_by_label("Note").fill(
+        "Start with **the tutorial**.\n\n<script>window.__noteRan = true</script>"
+    )
+    python.get_by_label("Your links").fill("https://docs.python.org/3/tutorial/")
+    page.locator("#note-status-python").get_by_text(re.compile(r"^Saved \d\d:\d\d")).wait_for()
+
+    # After a reload it is shown rendered (Markdown, sanitized), only to its author.
+    page.reload()
+    note = page.locator("#note-python .note-body")
+    assert "Your note (only you see it)" in note.inner_text()
+    assert note.locator("strong").inner_text() == "the tutorial"
+    assert note.locator("script").count() == 0
+    assert page.evaluate("window.__noteRan") is None
+    link = note.get_by_role("link", name="https://docs.python.org/3/tutorial/")
+    assert link.get_attribute("rel") == "noopener noreferrer nofollow"
+
+    # Edited, then a status click before the save has even started: htmx re-renders the
+    # row but keeps the note as typed, and the save still happens.
+    page.evaluate("window.__stepwiseNoReload = true")
+    python.get_by_text("Edit your note", exact=True).click()
+    typed = "Start with **the tutorial**, then _the exercises_."
+    python.get_by_label("Note").fill(typed)
+    python.get_by_role("button", name="In progress").click()
+    page.locator("#step-python .status.status-in_progress").wait_for()
+    assert page.locator("#note-body-python").input_value() == typed
+    assert page.locator("#note-python details").get_attribute("open") is not None
+    page.locator("#note-status-python").get_by_text(re.compile(r"^Saved \d\d:\d\d")).wait_for()
+    assert page.evaluate("window.__stepwiseNoReload") is True
+    page.reload()
+    assert page.locator("#note-python .note-body em").inner_text() == "the exercises"
+    assert status_of("python") == "In progress"
+
+    # --- done here too ------------------------------------------------------------------
+    page.locator("#step-ml").get_by_role("button", name="Done").click()
+    page.locator("#step-ml .status.status-done").wait_for()
+
+    page.get_by_role("link", name="Dashboard").click()
+    elsewhere = page.locator(".done-elsewhere li")
+    elsewhere.first.wait_for()
+    assert elsewhere.count() == 1
+    assert "Deep learning: The ML Specialization" in elsewhere.inner_text()
+    assert "done in ML basics" in elsewhere.inner_text()
+    elsewhere.get_by_role("link", name="Deep learning: The ML Specialization").click()
+    page.wait_for_url(re.compile(r"/tracks/deep-learning/"))
+
+    # The track offers it on the step served by the same resource, and nowhere else;
+    # nothing was marked by itself.
+    choice = page.locator("#group-foundations")
+    assert "Choose one" in choice.locator(".group-head").inner_text()
+    offer = page.locator("#step-ml-spec .offer")
+    assert "You finished this in ML basics" in offer.inner_text()
+    assert page.locator(".offer").count() == 1
+    assert status_of("ml-spec") == "To do"
+
+    # One click marks it done here, in place: the alternative completes the choice, the
+    # other course stays to do, and the track reaches 100% without it.
+    page.evaluate("window.__stepwiseNoReload = true")
+    offer.get_by_role("button", name="Mark done here too").click()
+    page.locator("#step-ml-spec .status.status-done").wait_for()
+    assert page.locator("#step-ml-spec .offer").count() == 0
+    page.locator("#step-networks").get_by_role("button", name="Done").click()
+    page.locator("#track-progress-label").get_by_text("100%", exact=True).wait_for()
+    assert status_of("cs229") == "To do"
+    assert page.evaluate("window.__stepwiseNoReload") is True
+    shoot(page, "done-here-too")
+
+    # --- bulk actions, each undone ----------------------------------------------------------
+    page.goto("/tracks/ml-basics/")
+    before = {key: status_of(key) for key in ("python", "ml", "project")}
+    assert before == {"python": "In progress", "ml": "Done", "project": "To do"}
+
+    page.get_by_role("link", name="Mark all done").click()
+    page.get_by_role("heading", name="Mark every step of “ML basics” done?").wait_for()
+    page.get_by_role("button", name="Mark all done").click()
+    page.wait_for_url(re.compile(r"/tracks/ml-basics/$"))
+    toast = page.locator("#bulk-undo")
+    assert "Mark all done: 2 steps changed." in toast.inner_text()
+    assert {key: status_of(key) for key in before} == dict.fromkeys(before, "Done")
+    page.locator("#track-progress-label").get_by_text("100%", exact=True).wait_for()
+    shoot(page, "bulk-undo")
+    toast.get_by_role("button", name="Undo").click()  # htmx: the page refreshes
+    page.get_by_text("Undone: 2 steps went back to where they were.").wait_for()
+    assert page.locator("#bulk-undo").count() == 0
+    assert {key: status_of(key) for key in before} == before
+
+    page.get_by_role("link", name="Reset this track").click()
+    page.get_by_role("heading", name="Reset “ML basics”?").wait_for()
+    page.get_by_role("button", name="Reset this track").click()
+    page.wait_for_url(re.compile(r"/tracks/ml-basics/$"))
+    assert "Reset the track: 2 steps changed." in page.locator("#bulk-undo").inner_text()
+    assert {key: status_of(key) for key in before} == dict.fromkeys(before, "To do")
+    assert "the exercises" in page.locator("#note-python .note-body").inner_text()  # notes stay
+    page.locator("#bulk-undo").get_by_role("button", name="Undo").click()
+    page.get_by_text("Undone: 2 steps went back to where they were.").wait_for()
+    assert {key: status_of(key) for key in before} == before
+
+    assert not errors, errors
