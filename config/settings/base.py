@@ -217,6 +217,8 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # Without REDIS_URL, tasks run eagerly in-process so the app needs nothing but Python.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
+# Served at the site's root by WhiteNoise: /favicon.ico, which some clients ask for blindly.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
