@@ -66,7 +66,7 @@ bench-load: $(VENV)/.installed-dev  ## Load benchmark: 200 users on web + API un
 	DATABASE_URL=$${LOAD_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stepwise_load} \
 		$(PY) bench/load_bench.py --redis-outage
 
-bench-reminders: $(VENV)/.installed-dev  ## Reminders benchmark: 100,000 learners, 20,000 due, on PostgreSQL + an SMTP sink
+bench-reminders: $(VENV)/.installed-dev  ## Reminders: Stepwise's full path vs a bare SMTP loop, 20,000 of 100,000 due
 	DATABASE_URL=$${REMINDERS_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench_reminders} \
 		$(PY) bench/reminders_bench.py
 
