@@ -518,7 +518,7 @@ def main() -> None:
     modes = (
         [args.only] if args.only else ["lychee", "stepwise", "checker", "linkchecker", "sequential"]
     )
-    report: dict[str, object] = {"bound_s": bound}
+    report: dict[str, object] = {"bound_s": bound, "cpus": os.cpu_count()}
     for mode in modes:
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve"],
@@ -542,6 +542,8 @@ def main() -> None:
         else:
             stats.pop("first_at"), stats.pop("last_at")
         result["server"] = stats
+        # The machine's 1-minute load average when the contender ended (other work included).
+        result["load_avg"] = round(os.getloadavg()[0], 2)
         wall = float(result.get("extrapolated_s", result["wall_s"]))  # type: ignore[arg-type]
         result["ratio_to_bound"] = round(wall / bound, 2)
         report[mode] = result
