@@ -448,8 +448,8 @@ REMINDERS_SEND_BACKOFF_SECONDS = env.float("REMINDERS_SEND_BACKOFF_SECONDS", def
 REMINDERS_SEND_BACKOFF_MAX_SECONDS = env.float("REMINDERS_SEND_BACKOFF_MAX_SECONDS", default=3600.0)
 # How long a send task's claim on its deliveries lasts. The task sends for at most half of it
 # (then hands the rest back); a delivery still "sending" after it was left by a lost worker
-# and is sent again (at most the one message in flight then goes out twice). Keep it above
-# twice the send task's hard time limit (CELERY_TASK_TIME_LIMIT).
+# and is sent again (at most the one message in flight then goes out twice). It must be longer
+# than the send task's hard time limit, CELERY_TASK_TIME_LIMIT (system check reminders.E002).
 REMINDERS_SENDING_STALE_MINUTES = env.float("REMINDERS_SENDING_STALE_MINUTES", default=30.0)
 # Each email is recorded sent, committed, as soon as the mail server accepts it. On PostgreSQL
 # that commit does not wait for the disk unless this is true: a killed worker loses none of
