@@ -35,6 +35,27 @@ def window_check(**kwargs: Any) -> list[checks.CheckMessage]:
     return []
 
 
+def claim_check(**kwargs: Any) -> list[checks.CheckMessage]:
+    """A send task must be over (its hard time limit kills it at the latest) before its
+    claim lapses and another task may send the same emails."""
+    from django.conf import settings
+
+    from apps.reminders.tasks import reminders_send_chunk
+
+    claim = settings.REMINDERS_SENDING_STALE_MINUTES * 60
+    hard_limit = reminders_send_chunk.time_limit or settings.CELERY_TASK_TIME_LIMIT
+    if claim <= hard_limit:
+        return [
+            checks.Error(
+                f"REMINDERS_SENDING_STALE_MINUTES={settings.REMINDERS_SENDING_STALE_MINUTES} "
+                f"must be at least twice the send task's hard time limit ({hard_limit} s), or "
+                "an email still on its way could be sent again by another task.",
+                id="reminders.E002",
+            )
+        ]
+    return []
+
+
 class RemindersConfig(AppConfig):
     name = "apps.reminders"
     label = "reminders"
@@ -48,3 +69,4 @@ class RemindersConfig(AppConfig):
             dispatch_uid="reminders_beat_schedules_sync",
         )
         checks.register(window_check, checks.Tags.compatibility)
+        checks.register(claim_check, checks.Tags.compatibility)

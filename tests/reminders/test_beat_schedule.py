@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_migrate
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from apps.reminders.apps import window_check
+from apps.reminders.apps import claim_check, window_check
 from apps.reminders.models import BeatScheduleSync
 from apps.reminders.selectors import window_crontab, window_start
 from apps.reminders.services import SEND_DUE_TASK, beat_schedules_sync
@@ -118,3 +118,11 @@ def test_a_window_the_beat_cannot_start_on_is_refused(settings, window):
     with pytest.raises(ImproperlyConfigured):
         window_crontab(window)
     assert [error.id for error in window_check()] == ["reminders.E001"]
+
+
+def test_a_claim_shorter_than_the_send_tasks_time_limit_is_refused(settings):
+    settings.REMINDERS_SENDING_STALE_MINUTES = settings.CELERY_TASK_TIME_LIMIT / 60
+    assert [error.id for error in claim_check()] == ["reminders.E002"]
+
+    settings.REMINDERS_SENDING_STALE_MINUTES = 30
+    assert claim_check() == []
