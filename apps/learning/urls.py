@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.learning import views
+from apps.learning import public_views, views
 
 app_name = "learning"
 urlpatterns = [
@@ -16,4 +16,9 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     # Beside the account pages (accounts:profile, accounts:delete), which link to it.
     path("account/export/", views.data_export, name="export"),
+    path("account/public/", public_views.public_settings, name="public-settings"),
+    path("account/calendar/", public_views.calendar_settings, name="calendar-settings"),
+    path("calendar/<str:token>.ics", public_views.calendar_feed, name="calendar-feed"),
+    path("u/<slug:handle>/", public_views.public_page, name="public-page"),
+    path("u/<slug:handle>/<slug:track>.svg", public_views.public_badge, name="public-badge"),
 ]
