@@ -345,6 +345,13 @@ def roadmap_parse(path: Path) -> tuple[TrackSpec | None, list[str]]:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
         c.add(where, f"is not valid YAML ({getattr(exc, 'problem', None) or exc})")
         return None, c.problems
+    return roadmap_data_parse(data, path)
+
+
+def roadmap_data_parse(data: Any, path: Path) -> tuple[TrackSpec | None, list[str]]:
+    """Check one roadmap document (the mapping a file holds); ``path`` names it in the
+    problems. Returns the track and the problems found (empty when valid)."""
+    c = _Collector(path)
     if not isinstance(data, dict):
         c.add("file", "must hold a mapping with slug, title, level and steps")
         return None, c.problems

@@ -334,6 +334,13 @@ if env("CSP_REPORT_URI", default=""):
 # --- Stepwise ---------------------------------------------------------------
 # Where the built-in roadmaps live (one YAML file per track).
 STEPWISE_ROADMAPS_DIR = BASE_DIR / "roadmaps"
+# Importing a roadmap article (admin and import_article): the longest article read, the
+# minutes a step gets when its section states no time, and the study hours in a day or a
+# week of a course (a "4 weeks" course is 4 weeks of this many hours, not of 168).
+STEPWISE_IMPORT_MAX_BYTES = env.int("STEPWISE_IMPORT_MAX_BYTES", default=512 * 1024)
+STEPWISE_IMPORT_DEFAULT_MINUTES = env.int("STEPWISE_IMPORT_DEFAULT_MINUTES", default=60)
+STEPWISE_IMPORT_HOURS_PER_DAY = env.int("STEPWISE_IMPORT_HOURS_PER_DAY", default=2)
+STEPWISE_IMPORT_HOURS_PER_WEEK = env.int("STEPWISE_IMPORT_HOURS_PER_WEEK", default=5)
 # Tags that survive sanitizing of curator-written Markdown.
 STEPWISE_MARKDOWN_ALLOWED_TAGS = [
     "a",
