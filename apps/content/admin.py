@@ -198,7 +198,12 @@ class StepAdminForm(forms.ModelForm):
         if track is not None and prerequisites is not None:
             probe = Step(pk=self.instance.pk, track=track, title=cleaned.get("title", ""))
             try:
-                step_prerequisites_validate(step=probe, prerequisites=prerequisites)
+                step_prerequisites_validate(
+                    step=probe,
+                    prerequisites=prerequisites,
+                    prerequisite_groups=cleaned.get("prerequisite_groups") or [],
+                    group=group if group is not None and group.track_id == track.pk else None,
+                )
             except ApplicationError as exc:
                 self.add_error("prerequisites", exc.message)
         return cleaned

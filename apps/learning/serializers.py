@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,11 +12,22 @@ from apps.core.api.fields import QueryParamsSerializer, StrictCharField, StrictI
 from apps.progress.models import Status
 from apps.reminders.models import Frequency, Weekday
 
+# The shape of an IANA time zone name (Europe/Paris, America/Argentina/Buenos_Aires, UTC,
+# Etc/GMT+5): the schema says it, the input is checked against it, then against the list
+# of zones (not an enum in the schema: the list changes with the tz database installed).
+TIMEZONE_NAME = RegexValidator(
+    r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$",
+    message="Use an IANA time zone name such as Europe/Paris.",
+)
+TIMEZONE_HELP = "IANA time zone name, e.g. Europe/Paris."
+
 
 class MeSerializer(serializers.Serializer):
     email = serializers.EmailField(read_only=True)
     display_name = serializers.CharField()
-    timezone = serializers.CharField(help_text="IANA time zone name, e.g. Europe/Paris.")
+    timezone = serializers.CharField(
+        min_length=1, max_length=64, validators=[TIMEZONE_NAME], help_text=TIMEZONE_HELP
+    )
     date_joined = serializers.DateTimeField(read_only=True)
     reminder_frequency = serializers.ChoiceField(choices=Frequency.choices)
     reminder_weekday = serializers.ChoiceField(
@@ -32,7 +44,7 @@ class MeUpdateSerializer(serializers.Serializer):
 
     display_name = StrictCharField(required=False, allow_blank=True, max_length=100)
     timezone = StrictCharField(
-        required=False, max_length=64, help_text="IANA time zone name, e.g. Europe/Paris."
+        required=False, max_length=64, validators=[TIMEZONE_NAME], help_text=TIMEZONE_HELP
     )
     reminder_frequency = serializers.ChoiceField(choices=Frequency.choices, required=False)
     reminder_weekday = StrictIntegerField(
@@ -48,21 +60,21 @@ class ExportProfileSerializer(serializers.Serializer):
     email = serializers.EmailField()
     display_name = serializers.CharField()
     timezone = serializers.CharField()
-    date_joined = serializers.CharField(allow_null=True)
+    date_joined = serializers.DateTimeField(allow_null=True)
 
 
 class ExportEnrollmentSerializer(serializers.Serializer):
     track = serializers.CharField()
-    started_at = serializers.CharField(allow_null=True)
-    last_activity_at = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    last_activity_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportStepStatusSerializer(serializers.Serializer):
     track = serializers.CharField()
     step = serializers.CharField()
     status = serializers.CharField()
-    started_at = serializers.CharField(allow_null=True)
-    completed_at = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportEventSerializer(serializers.Serializer):
@@ -70,8 +82,8 @@ class ExportEventSerializer(serializers.Serializer):
     step = serializers.CharField()
     # "from" is a Python keyword: declared below under its real name.
     to = serializers.CharField()
-    occurred_at = serializers.CharField(allow_null=True)
-    recorded_at = serializers.CharField(allow_null=True)
+    occurred_at = serializers.DateTimeField(allow_null=True)
+    recorded_at = serializers.DateTimeField(allow_null=True)
     source = serializers.CharField()  # type: ignore[assignment]
     bulk_action = serializers.CharField(
         allow_null=True, help_text="The bulk action (mark all done, reset, undo) it was part of."
@@ -86,7 +98,7 @@ class ExportNoteSerializer(serializers.Serializer):
     step = serializers.CharField()
     body = serializers.CharField(help_text="Markdown, as the learner wrote it.")
     links = serializers.ListField(child=serializers.CharField())
-    updated_at = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportBulkActionSerializer(serializers.Serializer):
@@ -95,7 +107,7 @@ class ExportBulkActionSerializer(serializers.Serializer):
     kind = serializers.CharField()
     undoes = serializers.CharField(allow_null=True)
     steps_changed = serializers.IntegerField()
-    created_at = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportSerializer(serializers.Serializer):
@@ -151,6 +163,8 @@ class TrackSerializer(serializers.ModelSerializer):
             "learner_count",
             "updated_at",
         ]
+        # Blank is allowed in the model, but the key is always in the answer.
+        extra_kwargs = {name: {"required": True} for name in ("summary", "level", "goal")}
 
 
 class TrackPageSerializer(serializers.Serializer):
@@ -197,6 +211,7 @@ class StepResourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = StepResource
         fields = ["id", "url", "title", "kind", "provider", "cost", "duration", "language", "note"]
+        extra_kwargs = {"note": {"required": True}}  # blank allowed, always sent
 
 
 class StepSerializer(serializers.ModelSerializer):
@@ -232,6 +247,7 @@ class StepSerializer(serializers.ModelSerializer):
             "resources",
             "status",
         ]
+        extra_kwargs = {name: {"required": True} for name in ("description", "is_optional")}
 
     @extend_schema_field(serializers.ChoiceField(choices=Status.choices, allow_null=True))
     def get_status(self, step: Step) -> str | None:

@@ -107,3 +107,54 @@ def test_browser_session_needs_csrf_for_writes(alice, track):
         headers={"X-CSRFToken": token},
     )
     assert accepted.status_code == 200
+
+
+def test_a_nul_byte_is_reported_once_per_field(alice):
+    error = error_of(alice.patch("me/", {"display_name": "Ada\x00", "timezone": "UTC\x00"}), 400)
+
+    assert error["fields"]["display_name"] == ["Null characters are not allowed."]
+    assert error["message"].count("Null characters are not allowed.") == 2  # two fields
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("me/", {"weekly_goal": "5"}, "weekly_goal"),
+        ("me/", {"reminder_hour": "7"}, "reminder_hour"),
+        ("me/", {"reminder_weekday": "2"}, "reminder_weekday"),
+    ],
+)
+def test_a_number_written_as_a_string_is_refused_in_a_body(alice, path, body, field):
+    error = error_of(alice.patch(path, body), 400)
+
+    assert error["fields"] == {field: ["A whole number is required."]}
+
+
+def test_a_sync_step_written_as_a_string_is_refused(alice, track):
+    step = track.steps.first()
+    operation = {
+        "op_id": "6f1d8c1e-3b57-4c1a-9a4e-8f0e0f0c7a11",
+        "step": str(step.pk),
+        "status": "done",
+        "occurred_at": "2025-01-31T18:30:00Z",
+    }
+
+    error = error_of(alice.post("progress/sync/", {"operations": [operation]}), 400)
+
+    assert error["fields"] == {"operations.0.step": ["A whole number is required."]}
+    assert alice.get(f"progress/steps/{step.pk}/").json()["status"] == "todo"
+
+
+def test_query_parameters_still_take_digits(alice, track):
+    assert alice.get("progress/changes/", query={"since": "0"}).status_code == 200
+    assert alice.get("tracks/", query={"page_size": "2"}).status_code == 200
+    assert error_of(alice.get("tracks/", query={"page_size": "2.0"}), 400)["fields"] == {
+        "page_size": ["A whole number is required."]
+    }
+
+
+@pytest.mark.parametrize("zone", ["0", "+01:00", "Europe/", "/Paris", "Europe Paris"])
+def test_a_time_zone_not_shaped_like_a_name_is_refused_as_documented(alice, zone):
+    error = error_of(alice.patch("me/", {"timezone": zone}), 400)
+
+    assert error["fields"] == {"timezone": ["Use an IANA time zone name such as Europe/Paris."]}

@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.content.models import Resource, Step, Track
+from apps.content.models import ChoiceGroup, Resource, Step, Track
 from apps.progress.models import Status, StepProgress
 from apps.progress.selectors import track_completion_for
 from apps.progress.services import step_status_set
@@ -266,3 +266,42 @@ def test_a_track_page_in_admin_cannot_delete_steps_inline(staff_client):
     page = staff_client.get(reverse("admin:content_track_change", args=[step.track_id]))
 
     assert "steps-0-DELETE" not in page.content.decode()
+
+
+def test_a_cycle_through_a_choice_group_is_refused_in_admin(staff_client):
+    track = TrackFactory()
+    group = ChoiceGroup.objects.create(track=track, key="pick", title="Pick a course")
+    course = StepFactory(track=track, title="A course", group=group)
+    StepFactory(track=track, group=group)
+    project = StepFactory(track=track, title="A project")
+    project.prerequisite_groups.add(group)
+
+    # The course would wait for the project, which waits for the course's group.
+    response = staff_client.post(
+        reverse("admin:content_step_change", args=[course.pk]),
+        step_form_data(course, prerequisites=[project.pk], group=group.pk),
+    )
+
+    assert response.status_code == 200
+    assert "would form a cycle" in response.content.decode()
+    assert "“Pick a course”" in response.content.decode()
+    assert not course.prerequisites.exists()
+
+
+def test_joining_a_group_that_closes_a_cycle_is_refused_in_admin(staff_client):
+    track = TrackFactory()
+    group = ChoiceGroup.objects.create(track=track, key="pick", title="Pick a course")
+    StepFactory(track=track, group=group)
+    project = StepFactory(track=track, title="A project")
+    project.prerequisite_groups.add(group)
+    later = StepFactory(track=track, title="Later")
+    later.prerequisites.add(project)
+
+    response = staff_client.post(
+        reverse("admin:content_step_change", args=[later.pk]),
+        step_form_data(later, prerequisites=[project.pk], group=group.pk),
+    )
+
+    assert "would form a cycle" in response.content.decode()
+    later.refresh_from_db()
+    assert later.group is None

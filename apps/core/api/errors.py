@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -100,10 +101,32 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": {}}}
 
 
+def _with_slash(request: HttpRequest) -> str | None:
+    """The URL the client meant when only the trailing slash is missing, else None."""
+    if request.path_info.endswith("/"):
+        return None
+    try:
+        match = resolve(request.path_info + "/")
+    except Resolver404:
+        return None
+    if match.func is api_not_found:
+        return None
+    query = request.META.get("QUERY_STRING", "")
+    return request.path + "/" + (f"?{query}" if query else "")
+
+
 @csrf_exempt  # it changes nothing, and must answer JSON even to a write without a token
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Paths under the API that match no endpoint answer JSON, like every other error."""
-    return JsonResponse(error_body("not_found", "No API endpoint at this path."), status=404)
+    """Paths under the API that match no endpoint answer JSON, like every other error;
+    a path missing only its trailing slash is told the right one (no redirect: a client
+    would resend a write as a GET)."""
+    meant = _with_slash(request)
+    message = (
+        "No API endpoint at this path."
+        if meant is None
+        else f"No API endpoint at this path: API paths end with a slash, use {meant}"
+    )
+    return JsonResponse(error_body("not_found", message), status=404)
 
 
 class ErrorDetailSerializer(serializers.Serializer):

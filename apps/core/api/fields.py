@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from django.core.validators import RegexValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.http import QueryDict
 from rest_framework import serializers
 
@@ -21,6 +21,10 @@ class StrictCharField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs["validators"] = [*kwargs.get("validators", []), NO_NUL]
         super().__init__(**kwargs)
+        # DRF's own NUL check says the same again; NO_NUL stays, as it puts it in the schema.
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -29,14 +33,17 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """A whole number: a JSON integer (not true, 3.0 or "3"); in a query string, digits."""
+    """A whole number: a JSON integer (not true, 3.0 or "3"); in a query string, where
+    every value is text, digits."""
 
     default_error_messages = {"invalid": "A whole number is required."}
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("invalid")
-        if isinstance(data, str) and not re.fullmatch(r"-?[0-9]+", data):
+        if isinstance(data, str) and not (
+            isinstance(self.root, QueryParamsSerializer) and re.fullmatch(r"-?[0-9]+", data)
+        ):
             self.fail("invalid")
         return super().to_internal_value(data)
 
