@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from corsheaders import defaults as corsheaders_defaults
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 APPS_DIR = BASE_DIR / "apps"
@@ -74,6 +75,7 @@ THIRD_PARTY_APPS = [
     "template_partials",
     "csp",
     "django_guid",
+    "corsheaders",
 ]
 LOCAL_APPS = [
     "apps.core",
@@ -89,6 +91,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     # First, so every log line of the request, and its answer, carry the request id.
     "django_guid.middleware.guid_middleware",
+    # Before anything that answers: a preflight is answered here, never by a view.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Safe against BREACH: Django masks the CSRF token anew in every response.
@@ -97,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.core.json_guard.HeadlessJSONGuardMiddleware",
+    "apps.core.api.middleware.ApiResponseHeadersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -307,7 +312,8 @@ LOGGING = {
 DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",
     "RETURN_HEADER": True,
-    "EXPOSE_HEADER": True,
+    # Exposed to other origins by CORS_EXPOSE_HEADERS, with the rest (not in place of it).
+    "EXPOSE_HEADER": False,
     "VALIDATE_GUID": True,
     "INTEGRATIONS": [],
 }
@@ -520,11 +526,37 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.api.schema.collapse_blank_string_alternatives",
+        "apps.core.api.schema.nullable_references_as_alternatives",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "ENUM_NAME_OVERRIDES": {"StepStatusEnum": "apps.progress.models.Status"},
 }
+# CORS, for apps that run in a browser on another origin: off until origins are listed
+# (scheme://host[:port], comma-separated). Only the API and allauth's endpoints answer it.
+# No cookies cross origins: such an app signs in with the X-Session-Token, like a phone.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(?:api/v1|_allauth)/"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (
+    *corsheaders_defaults.default_headers,
+    "x-session-token",
+    "if-none-match",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+    "X-Request-ID",
+]
+# How long a browser may reuse a preflight's answer.
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=86400)
+# Where the REST API is mounted (config/urls.py): its answers get its headers.
+API_PATH_PREFIX = "/api/v1/"
 # Larger request bodies are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 # JSON bodies nested deeper are refused with 400 (Python's parser recurses once per level).
