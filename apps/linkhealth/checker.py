@@ -754,6 +754,12 @@ _NAME_NOT_FOUND = {
 # --- running from sync code -------------------------------------------------------------
 
 
+def http_client_preload() -> None:
+    """Import what a check needs (aiohttp, uvloop) now, ahead of the first check."""
+    import aiohttp  # noqa: F401
+    import uvloop  # noqa: F401
+
+
 def check_urls(urls: Sequence[str], config: CheckerConfig | None = None) -> Iterator[CheckResult]:
     """Check URLs on an event loop in a helper thread; yield results as they finish."""
     for batch in check_urls_in_batches(urls, config, size=1, seconds=0.0):

@@ -1,9 +1,20 @@
 """Celery tasks: take ids, call a service. Safe to retry or deliver twice."""
 
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.conf import settings
 
 from apps.linkhealth import services
+from apps.linkhealth.checker import http_client_preload
+
+
+@worker_process_init.connect
+def _http_client_preload(**kwargs: Any) -> None:
+    """Each pool process loads the checker's HTTP client when it starts, not in its first
+    chunk (the master process, which checks nothing, never loads it)."""
+    http_client_preload()
 
 
 @shared_task
