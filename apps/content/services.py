@@ -20,14 +20,7 @@ from apps.content.models import (
     Track,
     TrackChange,
 )
-from apps.content.roadmaps import (
-    RoadmapError,
-    TrackSpec,
-    prerequisite_cycle_find,
-    resources_merge,
-    roadmap_data_parse,
-    roadmaps_parse,
-)
+from apps.content.roadmaps import TrackSpec, prerequisite_cycle_find, roadmaps_parse
 from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
 
@@ -49,9 +42,21 @@ def content_revision_bump() -> None:
         ContentRevision.objects.get_or_create(pk=1, defaults={"number": 1})
 
 
-def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) -> None:
-    """Refuse prerequisites from another track, the step itself, or ones that close a cycle."""
+def step_prerequisites_validate(
+    *,
+    step: Step,
+    prerequisites: Iterable[Step],
+    prerequisite_groups: Iterable[ChoiceGroup] = (),
+    group: ChoiceGroup | None = None,
+) -> None:
+    """Refuse prerequisites from another track, the step itself, or ones that close a cycle.
+
+    A choice group stands for its steps: requiring a group requires its steps, so the
+    step's group (``group``, the one it is saved into) and the groups it requires take
+    part in the cycle check as the roadmap loader's check has them.
+    """
     wanted = list(prerequisites)
+    wanted_groups = list(prerequisite_groups)
     for other in wanted:
         if other.track_id != step.track_id:
             raise ApplicationError(
@@ -64,19 +69,45 @@ def step_prerequisites_validate(*, step: Step, prerequisites: Iterable[Step]) ->
                 "A step cannot be its own prerequisite.", extra={"field": "prerequisites"}
             )
     graph: dict[str, list[str]] = {}
-    edges = StepPrerequisite.objects.filter(from_step__track_id=step.track_id).values_list(
-        "from_step_id", "to_step_id"
-    )
-    for after, before in edges:
+    for after, before in StepPrerequisite.objects.filter(
+        from_step__track_id=step.track_id
+    ).values_list("from_step_id", "to_step_id"):
         if after != step.pk:
-            graph.setdefault(str(after), []).append(str(before))
-    graph[str(step.pk)] = [str(other.pk) for other in wanted]
+            graph.setdefault(f"s{after}", []).append(f"s{before}")
+    for after, group_id in StepGroupPrerequisite.objects.filter(
+        step__track_id=step.track_id
+    ).values_list("step_id", "choicegroup_id"):
+        if after != step.pk:
+            graph.setdefault(f"s{after}", []).append(f"g{group_id}")
+    for member, group_id in (
+        Step.objects.current()
+        .filter(track_id=step.track_id, group__isnull=False)
+        .values_list("pk", "group_id")
+    ):
+        if member != step.pk:
+            graph.setdefault(f"g{group_id}", []).append(f"s{member}")
+    if group is not None:
+        graph.setdefault(f"g{group.pk}", []).append(f"s{step.pk}")
+    graph[f"s{step.pk}"] = [f"s{other.pk}" for other in wanted] + [
+        f"g{other.pk}" for other in wanted_groups
+    ]
     cycle = prerequisite_cycle_find(graph)
     if cycle:
-        titles = dict(
-            Step.objects.filter(pk__in={int(k) for k in cycle}).values_list("pk", "title")
-        )
-        names = " → ".join(f"“{titles[int(k)]}”" for k in cycle)
+        steps = {int(k[1:]) for k in cycle if k.startswith("s")}
+        groups = {int(k[1:]) for k in cycle if k.startswith("g")}
+        titles = {
+            **{
+                f"s{pk}": t
+                for pk, t in Step.objects.filter(pk__in=steps).values_list("pk", "title")
+            },
+            **{
+                f"g{pk}": t
+                for pk, t in ChoiceGroup.objects.filter(pk__in=groups).values_list("pk", "title")
+            },
+        }
+        # A step being created has no title stored yet.
+        titles.setdefault(f"s{step.pk}", step.title)
+        names = " → ".join(f"“{titles[k]}”" for k in cycle)
         raise ApplicationError(
             f"These prerequisites would form a cycle: {names}.", extra={"field": "prerequisites"}
         )
@@ -610,31 +641,3 @@ def roadmaps_load(*, paths: list[Path]) -> LoadReport:
     if report.changed:
         content_revision_bump()
     return report
-
-
-@transaction.atomic
-def track_import(*, document: dict[str, Any], name: str) -> Track:
-    """Create a new track from one roadmap document (as ``roadmaps_load`` reads from a
-    file): the importer's reviewed draft, saved published or not.
-
-    The same checks as a roadmap file, and the same writes: resources are matched by
-    normalized URL (a stored one is reused, never duplicated), and the content revision
-    moves. A slug already in use is refused: importing never changes an existing track.
-    Raises ``RoadmapError`` listing every problem, ``ApplicationError`` for a slug in use;
-    nothing is written then.
-    """
-    spec, problems = roadmap_data_parse(document, Path(name))
-    merged, merge_problems = resources_merge([spec] if spec else [])
-    problems = [*problems, *merge_problems]
-    if problems or spec is None:
-        raise RoadmapError(problems)
-    if Track.objects.filter(slug=spec.slug).exists():
-        raise ApplicationError(
-            f"A track already uses the address {spec.slug!r}; choose another.",
-            extra={"field": "slug"},
-        )
-    report = LoadReport()
-    resources = _resources_save(merged, report)
-    _track_save(spec, resources, report)
-    content_revision_bump()
-    return Track.objects.get(slug=spec.slug)
