@@ -20,7 +20,14 @@ from apps.content.models import (
     Track,
     TrackChange,
 )
-from apps.content.roadmaps import TrackSpec, prerequisite_cycle_find, roadmaps_parse
+from apps.content.roadmaps import (
+    RoadmapError,
+    TrackSpec,
+    prerequisite_cycle_find,
+    resources_merge,
+    roadmap_data_parse,
+    roadmaps_parse,
+)
 from apps.content.urls_normalize import url_normalize
 from apps.core.errors import ApplicationError
 
@@ -641,3 +648,31 @@ def roadmaps_load(*, paths: list[Path]) -> LoadReport:
     if report.changed:
         content_revision_bump()
     return report
+
+
+@transaction.atomic
+def track_import(*, document: dict[str, Any], name: str) -> Track:
+    """Create a new track from one roadmap document (as ``roadmaps_load`` reads from a
+    file): the importer's reviewed draft, saved published or not.
+
+    The same checks as a roadmap file, and the same writes: resources are matched by
+    normalized URL (a stored one is reused, never duplicated), and the content revision
+    moves. A slug already in use is refused: importing never changes an existing track.
+    Raises ``RoadmapError`` listing every problem, ``ApplicationError`` for a slug in use;
+    nothing is written then.
+    """
+    spec, problems = roadmap_data_parse(document, Path(name))
+    merged, merge_problems = resources_merge([spec] if spec else [])
+    problems = [*problems, *merge_problems]
+    if problems or spec is None:
+        raise RoadmapError(problems)
+    if Track.objects.filter(slug=spec.slug).exists():
+        raise ApplicationError(
+            f"A track already uses the address {spec.slug!r}; choose another.",
+            extra={"field": "slug"},
+        )
+    report = LoadReport()
+    resources = _resources_save(merged, report)
+    _track_save(spec, resources, report)
+    content_revision_bump()
+    return Track.objects.get(slug=spec.slug)
