@@ -8,8 +8,9 @@ from functools import cached_property
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from apps.accounts.models import User
 from apps.content.models import ContentRevision, Track
@@ -165,8 +166,9 @@ class PublicPage:
                 PublicTrack(
                     track=entry.track,
                     completion=progress.completion,
-                    map_svg=track_map_svg(
-                        items=view.items, signed_in=True, title=entry.track.title
+                    map_svg=_linked_to_track(
+                        track_map_svg(items=view.items, signed_in=True, title=entry.track.title),
+                        entry.track,
                     ),
                 )
             )
@@ -187,6 +189,13 @@ class PublicPage:
             return f"{self.name} learns step by step on Stepwise."
         titles = ", ".join(f"{e.track.title} ({e.completion.percent}%)" for e in self._shown[:3])
         return f"{self.name} is following {titles} on Stepwise."
+
+
+def _linked_to_track(svg: SafeString, track: Track) -> SafeString:
+    """The map's nodes link to steps on the track page (on the public page there are
+    none to link to in place)."""
+    url = reverse("learning:track", args=[track.slug])
+    return mark_safe(svg.replace('<a href="#', f'<a href="{url}#'))  # noqa: S308 - ours
 
 
 def _versions(profiles: QuerySet[PublicProfile]) -> QuerySet[PublicProfile]:
