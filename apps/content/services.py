@@ -353,6 +353,20 @@ def resource_url_set(*, resource: Resource, url: str) -> Resource:
     except ValidationError as exc:
         raise ApplicationError("; ".join(exc.messages)) from exc
     resource.save()
+    # Learners of the steps that use it are told their resource was replaced.
+    now = timezone.now()
+    track_changes_record(
+        changes=[
+            _change(
+                step,
+                TrackChange.Kind.RESOURCE_REPLACED,
+                source=TrackChange.Source.ADMIN,
+                at=now,
+                detail=f"{resource.title}: now at {new_url}",
+            )
+            for step in Step.objects.current().filter(step_resources__resource=resource)
+        ]
+    )
     content_revision_bump()
     return resource
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from apps.content.models import Step, Track, TrackChange
-from apps.content.services import roadmaps_load, steps_remove, steps_restore
+from apps.content.services import resource_url_set, roadmaps_load, steps_remove, steps_restore
 from apps.progress.models import Status
 from apps.progress.services import step_status_set
 from tests.content.admin_forms import step_form_data
@@ -175,3 +175,12 @@ def test_curators_see_the_history_read_only_in_the_admin(staff_client):
     html = staff_client.get(reverse("admin:content_trackchange_changelist")).content.decode()
     assert "Observed" in html and "Step retired" in html
     assert staff_client.get(reverse("admin:content_trackchange_add")).status_code == 403
+
+
+def test_a_resource_moved_to_another_url_is_replaced_for_the_steps_using_it():
+    link = StepResourceFactory(resource__title="The course", resource__url="https://example.org/a")
+    StepResourceFactory(resource=link.resource)  # another track's step uses it too
+    resource_url_set(resource=link.resource, url="https://example.org/b")
+    changes = TrackChange.objects.filter(kind="resource_replaced")
+    assert changes.count() == 2
+    assert {c.detail for c in changes} == {"The course: now at https://example.org/b"}
