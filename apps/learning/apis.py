@@ -6,7 +6,7 @@ from typing import Any
 
 from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -29,7 +29,7 @@ from apps.core.api.auth import authenticated_session, request_learner
 from apps.core.api.conditional import etag_response
 from apps.core.api.errors import ReauthenticationRequired, error_responses
 from apps.core.api.pagination import PositionCursorPagination
-from apps.learning.selectors import learner_dashboard_for
+from apps.learning.selectors import learner_dashboard_for, track_detail_version
 from apps.learning.serializers import (
     ChoiceGroupSerializer,
     ExportSerializer,
@@ -165,37 +165,54 @@ class TrackDetailApi(APIView):
     def get(self, request: Request, slug: str) -> HttpResponse | Response:
         """One track: its ordered steps with prerequisites and resources; for a signed-in
         learner also each step's status and the track's progress."""
-        track = track_published_get(slug=slug)
-        if track is None:
+        learner_id = request.user.pk if request.user.is_authenticated else 0
+        # 1 query for the version of the answer; an answer built for it is served again
+        # from this process's memo while it holds (a status change, a content change or a
+        # new learner on the track moves it on).
+        version = track_detail_version(slug=slug, learner_id=learner_id)
+        if version is None:
             raise Http404
-        steps, groups = _track_steps_data(track)
-        track.step_count = len(steps)  # type: ignore[attr-defined]
-        track.total_minutes = sum(s["estimated_minutes"] for s in steps)  # type: ignore[attr-defined]
-        context: dict[str, object] = {"steps_data": steps, "groups_data": groups}
-        if request.user.is_authenticated:
-            required = {g["id"]: g["required"] for g in groups}
-            progress = track_progress_for(
-                user=request_learner(request),
-                track=track,
-                steps=[
-                    StepShape(
-                        s["id"],
-                        s["is_optional"],
-                        s["estimated_minutes"],
-                        s["group"]["id"] if s["group"] else None,
-                        required[s["group"]["id"]] if s["group"] else 0,
-                    )
-                    for s in steps
-                ],
-            )
-            context.update(
-                steps_data=[
-                    {**step, "status": progress.statuses.get(step["id"], Status.TODO)}
-                    for step in steps
-                ],
-                completion=progress.completion,
-            )
-        return etag_response(request, TrackDetailSerializer(track, context=context).data)
+        memo = caches["fragments"]
+        key = version.cache_key(learner_id)
+        data = memo.get(key)
+        if data is None:
+            data = _track_detail_data(request, slug)
+            memo.set(key, data, settings.STEPWISE_LEARNER_FRAGMENT_SECONDS)
+        return etag_response(request, data)
+
+
+def _track_detail_data(request: Request, slug: str) -> dict[str, Any]:
+    """The answer of ``TrackDetailApi``, built: 2 queries when the steps are cached."""
+    track = track_published_get(slug=slug)
+    if track is None:
+        raise Http404
+    steps, groups = _track_steps_data(track)
+    track.step_count = len(steps)  # type: ignore[attr-defined]
+    track.total_minutes = sum(s["estimated_minutes"] for s in steps)  # type: ignore[attr-defined]
+    context: dict[str, object] = {"steps_data": steps, "groups_data": groups}
+    if request.user.is_authenticated:
+        required = {g["id"]: g["required"] for g in groups}
+        progress = track_progress_for(
+            user=request_learner(request),
+            track=track,
+            steps=[
+                StepShape(
+                    s["id"],
+                    s["is_optional"],
+                    s["estimated_minutes"],
+                    s["group"]["id"] if s["group"] else None,
+                    required[s["group"]["id"]] if s["group"] else 0,
+                )
+                for s in steps
+            ],
+        )
+        context.update(
+            steps_data=[
+                {**step, "status": progress.statuses.get(step["id"], Status.TODO)} for step in steps
+            ],
+            completion=progress.completion,
+        )
+    return dict(TrackDetailSerializer(track, context=context).data)
 
 
 def _track_steps_data(track: Track) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -557,3 +557,48 @@ def step_change_view_for(
             for link in step_links
         },
     )
+
+
+@dataclass(frozen=True)
+class TrackDetailVersion:
+    """Everything a track's API answer for one learner (or a visitor) depends on that can
+    change: equal versions, equal answers."""
+
+    track_id: int
+    content_revision: int
+    learner_count: int
+    #: The learner's latest progress event (every status change is one); None if none.
+    last_event: int | None
+
+    def cache_key(self, learner_id: int) -> str:
+        return (
+            f"api:v1:track-detail:{self.track_id}:{self.content_revision}:"
+            f"{self.learner_count}:{learner_id}:{self.last_event}"
+        )
+
+
+def track_detail_version(*, slug: str, learner_id: int) -> TrackDetailVersion | None:
+    """The version of the published track ``slug`` as ``learner_id`` (0: a visitor) sees it
+    in the API, or None: 1 query. The answer built for a version can be kept and served
+    again while the version holds."""
+    events = ProgressEvent.objects.filter(user_id=learner_id).order_by("-id").values("id")[:1]
+    learners = (
+        Enrollment.objects.filter(track=OuterRef("pk"))
+        .order_by()
+        .values("track")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    row = (
+        Track.objects.filter(is_published=True, slug=slug)
+        .annotate(
+            revision=Coalesce(
+                Subquery(ContentRevision.objects.filter(pk=1).values("number")[:1]), 0
+            ),
+            learners=Coalesce(Subquery(learners), 0),
+            last_event=Subquery(events),
+        )
+        .values_list("pk", "revision", "learners", "last_event")
+        .first()
+    )
+    return None if row is None else TrackDetailVersion(*row)

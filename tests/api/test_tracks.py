@@ -1,6 +1,7 @@
 """GET tracks/ and tracks/{slug}/: paging, filters, inline steps, statuses, ETags, budgets."""
 
 import pytest
+from django.core.cache import caches
 from django.urls import reverse
 
 from apps.content.models import Track
@@ -164,10 +165,11 @@ def test_detail_of_a_big_track_is_a_fixed_number_of_queries(alice, django_assert
         user=alice.user, step=Track.objects.get(slug="big").steps.first(), status=Status.DONE
     )
     # 1-2 the session behind the X-Session-Token (exists, load); 3 the user;
-    # 4 the track with its annotated counts; 5 steps with their choice groups;
-    # 6 prerequisites; 7 prerequisite groups; 8 step resources with their resources;
-    # 9 the learner's statuses (completion is worked out from them)
-    with django_assert_num_queries(9):
+    # 4 the version of the answer (track, content revision, learners, last event);
+    # 5 the track with its annotated counts; 6 steps with their choice groups;
+    # 7 prerequisites; 8 prerequisite groups; 9 step resources with their resources;
+    # 10 the learner's statuses (completion is worked out from them)
+    with django_assert_num_queries(10):
         response = alice.get("tracks/big/")
     body = response.json()
     assert len(body["steps"]) == 60
@@ -178,13 +180,58 @@ def test_detail_of_a_big_track_is_a_fixed_number_of_queries(alice, django_assert
 def test_later_requests_reuse_the_serialized_steps(alice, django_assert_num_queries):
     build_track(steps=60, resources=200, slug="big")
     first = alice.get("tracks/big/").json()
+    caches["fragments"].clear()  # the learner's answer is built again, the steps are not
 
-    # 1-2 session, 3 user, 4 track (its content revision included), 5 statuses:
-    # steps, prerequisites and resources come from the cache.
-    with django_assert_num_queries(5):
+    # 1-2 session, 3 user, 4 version, 5 track (its content revision included),
+    # 6 statuses: steps, prerequisites and resources come from the cache.
+    with django_assert_num_queries(6):
         second = alice.get("tracks/big/").json()
 
     assert second == first
+
+
+def test_an_unchanged_answer_is_served_again_after_one_query(alice, django_assert_num_queries):
+    build_track(steps=60, resources=200, slug="big")
+    first = alice.get("tracks/big/")
+
+    # 1-2 session, 3 user, 4 the version of the answer: unchanged, it is served again.
+    with django_assert_num_queries(4):
+        second = alice.get("tracks/big/")
+
+    assert (second.content, second["ETag"]) == (first.content, first["ETag"])
+
+
+def test_every_change_to_an_answer_is_seen_at_once(alice, bob, track, django_assert_num_queries):
+    steps = list(track.steps.order_by("position"))
+    seen = alice.get("tracks/llm-basics/").json()
+    assert bob.get("tracks/llm-basics/").json()["learner_count"] == 0
+
+    # Alice's own change, from any device; then one that leaves the status as it was.
+    step_status_set(user=alice.user, step=steps[0], status=Status.DONE)
+    now = alice.get("tracks/llm-basics/").json()
+    assert [s["status"] for s in now["steps"]][:1] == ["done"]
+    assert now["progress"]["steps_done"] == seen["progress"]["steps_done"] + 1
+    assert now["learner_count"] == 1
+
+    # Another learner joins: everyone's count moves; their statuses stay their own.
+    step_status_set(user=bob.user, step=steps[1], status=Status.IN_PROGRESS)
+    assert alice.get("tracks/llm-basics/").json()["learner_count"] == 2
+    theirs = bob.get("tracks/llm-basics/").json()
+    assert [s["status"] for s in theirs["steps"]][:2] == ["todo", "in_progress"]
+
+    # The track is unpublished: gone at once, whatever was served before.
+    Track.objects.filter(pk=track.pk).update(is_published=False)
+    assert alice.get("tracks/llm-basics/").status_code == 404
+
+
+def test_a_visitor_never_gets_a_learners_answer(alice, anon, track):
+    step_status_set(user=alice.user, step=track.steps.first(), status=Status.DONE)
+    alice.get("tracks/llm-basics/")
+
+    body = anon.get("tracks/llm-basics/").json()
+
+    assert body["progress"] is None
+    assert {s["status"] for s in body["steps"]} == {None}
 
 
 def test_a_content_edit_is_seen_at_once(alice, staff_client):
