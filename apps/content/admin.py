@@ -6,9 +6,10 @@ from django.db import models, transaction
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from apps.content.admin_import import article_import_view
 from apps.content.models import ChoiceGroup, Resource, Step, StepResource, Track, TrackChange
 from apps.content.selectors import track_list
 from apps.content.services import (
@@ -118,6 +119,11 @@ class TrackAdmin(ContentAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
         return track_list(published_only=False)
+
+    def get_urls(self) -> list[URLPattern]:
+        # "Import an article" (linked from the changelist): ahead of "<object_id>/".
+        view = self.admin_site.admin_view(lambda request: article_import_view(self, request))
+        return [path("import/", view, name="content_track_import"), *super().get_urls()]
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
