@@ -140,6 +140,28 @@ class TrackView:
         )
 
     @cached_property
+    def next_step(self) -> StepView | None:
+        """The learner's next step on the page, from the steps already read (no query):
+        the first step not done or skipped, outside a finished choice group, waiting on
+        nothing, as ``next_steps_for_pairs`` picks it for the dashboard. None for a
+        visitor, or when every step left waits on another."""
+        if self.statuses is None:
+            return None
+        finished_groups = _finished_groups(
+            groups_of_steps(view.step for view in self.steps), self.statuses
+        )
+        return next(
+            (
+                view
+                for view in self.steps
+                if view.status not in FINISHED
+                and view.step.group_id not in finished_groups
+                and not view.waiting_on
+            ),
+            None,
+        )
+
+    @cached_property
     def link_health(self) -> dict[int, str]:
         """The link health (``ok``, ``broken``...) of the track's resources, read with
         the steps."""
@@ -217,6 +239,10 @@ class TrackPage:
     @property
     def items(self) -> list[StepView | GroupView]:
         return self.view.items
+
+    @property
+    def next_step(self) -> StepView | None:
+        return self.view.next_step
 
     @property
     def map_svg(self) -> SafeString:

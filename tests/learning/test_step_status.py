@@ -156,7 +156,7 @@ def test_dashboard_shows_progress_next_step_streak_chart_and_recent(client, lear
     html = client.get(reverse("learning:dashboard")).content.decode()
 
     assert track.title in html
-    assert "<strong>50%</strong> · 1 of 2 steps done" in html
+    assert "<strong>50%</strong> · 1 of 2 required steps done" in html
     assert f"#step-{nxt.key}" in html and nxt.title in html
     assert "1 h left" in html
     assert "day current streak" in html
@@ -367,12 +367,12 @@ def test_the_dashboards_cached_cards_and_chart_follow_each_change(client, learne
     step_status_set(user=learner, step=step, status=Status.IN_PROGRESS)
     client.force_login(learner)
     html = client.get(reverse("learning:dashboard")).content.decode()
-    assert "0 of 2 steps done" in html and "1 progress change on 1 day" in html
+    assert "0 of 2 required steps done" in html and "1 progress change on 1 day" in html
 
     # When the learner finishes the step, both show it at once.
     step_status_set(user=learner, step=step, status=Status.DONE)
     html = client.get(reverse("learning:dashboard")).content.decode()
-    assert "1 of 2 steps done" in html and "2 progress changes on 1 day" in html
+    assert "1 of 2 required steps done" in html and "2 progress changes on 1 day" in html
 
 
 def test_the_cached_dashboard_follows_an_enrollment_without_a_change(client, learner, step):
@@ -384,4 +384,4 @@ def test_the_cached_dashboard_follows_an_enrollment_without_a_change(client, lea
     track_enroll(user=learner, track_id=step.track_id)
 
     html = client.get(reverse("learning:dashboard")).content.decode()
-    assert step.track.title in html and "0 of 2 steps done" in html
+    assert step.track.title in html and "0 of 2 required steps done" in html

@@ -112,9 +112,9 @@ def test_track_page_shows_the_learners_status_and_waiting_prerequisites(client, 
 
     html = client.get(reverse("learning:track", args=[track.slug])).content.decode()
 
-    assert 'class="status status-in_progress">In progress' in html
+    assert f'id="mark-{second.key}-in_progress" aria-pressed="true"' in html
     assert "Waiting on “First”" in html
-    assert "0%</strong> complete" in html
+    assert "<strong>0%</strong> · 0 of 2 required steps done" in html
 
 
 def test_unknown_and_unpublished_tracks_are_404_with_the_sites_page(client):
@@ -243,7 +243,7 @@ def test_the_cached_step_list_follows_statuses_link_health_and_the_learner(clien
     html = client.get(url).content.decode()
     assert "Waiting on" not in html
     assert 'class="status status-done"' in html
-    assert "1 of 2 steps done" in html
+    assert "1 of 2 required steps done" in html
 
     # ...or a link is found broken, the page shows it; and when it works again, not.
     ResourceHealth.objects.create(resource=resource, health=Outcome.BROKEN)

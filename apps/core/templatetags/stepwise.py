@@ -36,3 +36,9 @@ def duration(minutes: int | None) -> str:
 def get_item(mapping: dict[Any, Any], key: Any) -> Any:
     """``mapping|get_item:key``: a dictionary lookup by a variable key."""
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def minus(value: int | None, other: int | None) -> int:
+    """``a|minus:b``: a difference of two counts."""
+    return int(value or 0) - int(other or 0)
