@@ -156,7 +156,7 @@ def test_dashboard_shows_progress_next_step_streak_chart_and_recent(client, lear
     html = client.get(reverse("learning:dashboard")).content.decode()
 
     assert track.title in html
-    assert "<strong>50%</strong> · 1 of 2 required steps done" in html
+    assert "<strong>50%</strong> complete · 1 of 2 required steps done" in html
     assert f"#step-{nxt.key}" in html and nxt.title in html
     assert "1 h left" in html
     assert "day current streak" in html

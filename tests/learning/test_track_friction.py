@@ -87,7 +87,8 @@ def test_the_percentage_says_it_counts_required_steps_only(client, learner, seve
     html = _page(client, seven[0].track)
 
     assert (
-        "<strong>16%</strong> · 1 of 6 required steps done · 0 of 1 optional done, not counted"
+        "<strong>16%</strong> complete · 1 of 6 required steps done"
+        " · 0 of 1 optional done, not counted"
     ) in html
 
 
@@ -99,7 +100,10 @@ def test_a_skipped_step_leaves_the_count_and_says_so(client, learner, seven):
 
     html = _page(client, seven[0].track)
 
-    assert "<strong>40%</strong> · 2 of 5 required steps done · 1 skipped, not counted" in html
+    assert (
+        "<strong>40%</strong> complete · 2 of 5 required steps done · 1 skipped, not counted"
+        in html
+    )
 
 
 def test_a_finished_track_says_finished_while_an_optional_step_is_in_progress(client, learner):
@@ -115,11 +119,12 @@ def test_a_finished_track_says_finished_while_an_optional_step_is_in_progress(cl
     html = _page(client, track)
 
     assert (
-        '<strong>100%</strong> · <span class="finished">finished</span> · all 3 required '
-        "steps done · 1 skipped, not counted · 0 of 1 optional done, not counted"
+        '<strong>100%</strong> complete · <span class="finished">track finished</span>'
+        " · all 3 required steps done · 1 skipped, not counted"
+        " · 0 of 1 optional done, not counted"
     ) in html
     dashboard = client.get(reverse("learning:dashboard")).content.decode()
-    assert '<span class="finished">finished</span> · all 3 required steps done' in dashboard
+    assert '<span class="finished">track finished</span> · all 3 required steps done' in dashboard
 
 
 def test_the_click_answers_with_the_words_too(client, learner, seven):
@@ -127,7 +132,7 @@ def test_the_click_answers_with_the_words_too(client, learner, seven):
 
     html = _mark(client, seven[0], Status.DONE)
 
-    assert "<strong>16%</strong> · 1 of 6 required steps done" in html
+    assert "<strong>16%</strong> complete · 1 of 6 required steps done" in html
 
 
 # --- one control per status, each looking like itself ------------------------------------

@@ -114,7 +114,7 @@ def test_track_page_shows_the_learners_status_and_waiting_prerequisites(client, 
 
     assert f'id="mark-{second.key}-in_progress" aria-pressed="true"' in html
     assert "Waiting on “First”" in html
-    assert "<strong>0%</strong> · 0 of 2 required steps done" in html
+    assert "<strong>0%</strong> complete · 0 of 2 required steps done" in html
 
 
 def test_unknown_and_unpublished_tracks_are_404_with_the_sites_page(client):
