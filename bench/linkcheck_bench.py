@@ -177,6 +177,18 @@ def process_peak_mb(pid: int) -> float:
     return 0.0
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    """CPU seconds used by this process's waited-for children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -257,6 +269,7 @@ def run_stepwise(processes: int) -> dict[str, object]:
     try:
         pool = children_of(worker.pid)
         run, chunks = link_check_run_create(kind="command", resource_ids=ids)
+        cpu_before = sum(process_cpu_s(pid) for pid in [worker.pid, *pool])
         started_at = time.time()
         started = time.perf_counter()
         for chunk in chunks:
@@ -267,6 +280,7 @@ def run_stepwise(processes: int) -> dict[str, object]:
                 raise SystemExit("the run did not finish:\n" + "".join(log[-30:]))
             time.sleep(0.02)
         wall = time.perf_counter() - started
+        cpu = sum(process_cpu_s(pid) for pid in [worker.pid, *pool]) - cpu_before
         peaks = {pid: round(process_peak_mb(pid), 1) for pid in pool}
         main_peak = round(process_peak_mb(worker.pid), 1)
     finally:
@@ -281,6 +295,7 @@ def run_stepwise(processes: int) -> dict[str, object]:
     return {
         "wall_s": round(wall, 2),
         "started_at": started_at,
+        "cpu_s": round(cpu, 2),  # the worker's processes; PostgreSQL's and Redis' not counted
         "peak_mb": max(peaks.values(), default=0.0),
         "peak_mb_each": sorted(peaks.values()),
         "worker_main_peak_mb": main_peak,
@@ -308,12 +323,13 @@ def run_checker() -> dict[str, object]:
     urls = bench_urls()
     config = CheckerConfig.from_settings(concurrency=HOSTS * 4)
     started_at = time.time()
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), time.process_time()
     outcomes = Counter(str(r.outcome) for r in check_urls(urls, config))
     wall = time.perf_counter() - started
     return {
         "wall_s": round(wall, 2),
         "started_at": started_at,
+        "cpu_s": round(time.process_time() - cpu_before, 2),
         "peak_mb": round(peak_mb(), 1),
         "processes": 1,
         "outcomes": dict(outcomes),
@@ -402,6 +418,7 @@ def run_lychee() -> dict[str, object]:
         listing.write_text("\n".join(urls) + "\n")
         out = Path(tmp) / "out.json"
         binary = str(Path(sys.executable).with_name("lychee"))
+        cpu_before = children_cpu_s()
         started_at = time.time()
         started = time.perf_counter()
         proc = subprocess.run(
@@ -419,12 +436,14 @@ def run_lychee() -> dict[str, object]:
             text=True,
         )
         wall = time.perf_counter() - started
+        cpu = children_cpu_s() - cpu_before
         child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         report = json.loads(out.read_text()) if out.exists() else {}
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
     return {
         "wall_s": round(wall, 2),
         "started_at": started_at,
+        "cpu_s": round(cpu, 2),
         "peak_mb": round(child_mb, 1),
         "processes": 1,
         "version": version.strip(),
