@@ -110,6 +110,25 @@ class ExportBulkActionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(allow_null=True)
 
 
+class ExportPublicPageSerializer(serializers.Serializer):
+    handle = serializers.CharField()
+    public = serializers.BooleanField()
+    tracks = serializers.ListField(child=serializers.CharField(), help_text="Track slugs shown.")
+    updated_at = serializers.CharField(allow_null=True)
+
+
+class ExportCalendarFeedSerializer(serializers.Serializer):
+    created_at = serializers.CharField(allow_null=True)
+
+
+class ExportTrackVisitSerializer(serializers.Serializer):
+    track = serializers.CharField()
+    seen_change = serializers.IntegerField(
+        help_text="The last change to the track the learner was shown."
+    )
+    seen_at = serializers.CharField(allow_null=True)
+
+
 class ExportSerializer(serializers.Serializer):
     """Everything Stepwise holds about the learner (as ``user_data_export`` returns it)."""
 
@@ -119,6 +138,11 @@ class ExportSerializer(serializers.Serializer):
     events = ExportEventSerializer(many=True)
     notes = ExportNoteSerializer(many=True)
     bulk_actions = ExportBulkActionSerializer(many=True)
+    public_page = ExportPublicPageSerializer(allow_null=True)
+    calendar_feed = ExportCalendarFeedSerializer(
+        allow_null=True, help_text="Whether a calendar link is on (its token is never kept)."
+    )
+    track_visits = ExportTrackVisitSerializer(many=True)
 
 
 class TrackFilterSerializer(QueryParamsSerializer):

@@ -4,11 +4,13 @@ from datetime import datetime
 from typing import Any
 
 from apps.accounts.models import User
+from apps.learning.models import CalendarFeed, PublicProfile, TrackVisit
 from apps.progress.models import BulkAction, Enrollment, ProgressEvent, StepNote, StepProgress
 
 
 def user_data_export(*, user: User) -> dict[str, Any]:
-    """Everything Stepwise holds about the learner, as JSON-ready data. Five queries."""
+    """Everything Stepwise holds about the learner, as JSON-ready data. Eight queries (nine
+    with a public page: its tracks)."""
 
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
@@ -47,6 +49,13 @@ def user_data_export(*, user: User) -> dict[str, Any]:
         BulkAction.objects.filter(user=user)
         .order_by("created_at")
         .values_list("id", "track__slug", "kind", "undoes_id", "steps_changed", "created_at")
+    )
+    public = PublicProfile.objects.filter(user=user).prefetch_related("tracks").first()
+    feed = CalendarFeed.objects.filter(user=user).values_list("created_at", flat=True).first()
+    visits = (
+        TrackVisit.objects.filter(user=user)
+        .order_by("track__slug")
+        .values_list("track__slug", "seen_change_id", "seen_at")
     )
     return {
         "profile": {
@@ -96,5 +105,18 @@ def user_data_export(*, user: User) -> dict[str, Any]:
                 "created_at": iso(at),
             }
             for pk, track, kind, undoes, changed, at in bulk_actions
+        ],
+        "public_page": {
+            "handle": public.handle,
+            "public": public.is_public,
+            "tracks": sorted(track.slug for track in public.tracks.all()),
+            "updated_at": iso(public.updated_at),
+        }
+        if public is not None
+        else None,
+        # The link's token is not kept (only a digest of it): not even the export has it.
+        "calendar_feed": {"created_at": iso(feed)} if feed is not None else None,
+        "track_visits": [
+            {"track": track, "seen_change": seen, "seen_at": iso(at)} for track, seen, at in visits
         ],
     }

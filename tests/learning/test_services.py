@@ -19,8 +19,9 @@ def test_export_holds_profile_enrollments_statuses_and_events(learner, django_as
     other = UserFactory()  # someone else's data never leaks in
     step_note_set(user=other, step=step, body="Not mine", links=[])
 
-    # 1 enrollments, 2 step statuses, 3 events, 4 notes, 5 bulk actions
-    with django_assert_num_queries(5):
+    # 1 enrollments, 2 step statuses, 3 events, 4 notes, 5 bulk actions, 6 the public
+    # page's settings (none here; its tracks are 1 more), 7 the calendar link, 8 visits
+    with django_assert_num_queries(8):
         data = user_data_export(user=learner)
 
     json.dumps(data)
@@ -44,3 +45,27 @@ def test_export_holds_profile_enrollments_statuses_and_events(learner, django_as
         }
     ]
     assert [(a["kind"], a["steps_changed"]) for a in data["bulk_actions"]] == [("reset", 1)]
+
+
+def test_export_holds_the_public_page_calendar_link_and_visits_never_the_token(learner, client):
+    from apps.learning.calendar import calendar_feed_issue
+    from apps.learning.public import public_profile_update
+
+    step = StepFactory(key="python", track__slug="gen-ai")
+    step_status_set(user=learner, step=step, status=Status.DONE)
+    public_profile_update(user=learner, handle="ada", is_public=True, track_ids=[step.track_id])
+    token = calendar_feed_issue(user=learner)
+    from apps.content.services import step_saved_record
+
+    step_saved_record(step=StepFactory(track=step.track, key="new"), created=True)
+    client.force_login(learner)
+    client.get(f"/tracks/{step.track.slug}/")  # what changed is shown: the visit is kept
+
+    data = user_data_export(user=learner)
+
+    assert data["public_page"] == {**data["public_page"], "handle": "ada", "public": True}
+    assert data["public_page"]["tracks"] == ["gen-ai"]
+    assert data["calendar_feed"]["created_at"]
+    assert token not in json.dumps(data)
+    assert [v["track"] for v in data["track_visits"]] == ["gen-ai"]
+    assert user_data_export(user=UserFactory())["public_page"] is None
