@@ -28,6 +28,7 @@ from apps.content.importer import (
     article_propose,
     document_yaml,
     draft_document,
+    draft_steps_final,
 )
 from apps.content.models import Resource, Track
 from apps.content.roadmaps import RoadmapError, roadmap_data_parse
@@ -201,28 +202,12 @@ def _draft_from_forms(
 ) -> tuple[Draft | None, list[str]]:
     """The reviewed draft, or the problems that keep it from being one."""
     problems: list[str] = []
-    proposed: dict[str, DraftResource] = {}
-    for form in resources.forms:
-        data = form.cleaned_data
-        url = data["url"]
-        if url not in stored and not data["title"].strip():
-            form.add_error("title", "A new resource needs a title.")
-            problems.append(f"{url}: a new resource needs a title.")
-        proposed[url] = DraftResource(
-            url=url,
-            title=data["title"].strip(),
-            kind=data["kind"],
-            cost=data["cost"],
-            duration=data["duration"].strip(),
-            provider=data["provider"].strip(),
-            existing_id=stored[url].pk if url in stored else None,
-        )
+    resource_forms = {form.cleaned_data["url"]: form for form in resources.forms}
     draft_steps = []
     for form in steps.forms:
-        data = form.cleaned_data
-        links = data["links"]  # add_error below takes the field out of cleaned_data
-        for link in links:
-            if link.url not in proposed and link.url not in stored:
+        data = dict(form.cleaned_data)  # add_error below takes fields out of cleaned_data
+        for link in data["links"]:
+            if link.url not in resource_forms and link.url not in stored:
                 form.add_error(
                     "links",
                     f"{link.url} is not one of the article's links; add it to the step "
@@ -237,10 +222,31 @@ def _draft_from_forms(
                 description=data["description"].strip(),
                 optional=data["optional"],
                 choice=data["choice"].strip(),
-                links=links,
+                links=data["links"],
                 keep=data["keep"],
                 merge=data["merge"],
             )
+        )
+    # Only the resources of the steps kept are saved, so only they need a title.
+    used = {
+        link.url
+        for step in draft_steps_final(Draft(title="", slug="", steps=draft_steps))
+        for link in step.links
+    }
+    proposed: dict[str, DraftResource] = {}
+    for url, form in resource_forms.items():
+        data = dict(form.cleaned_data)
+        if url in used and url not in stored and not data["title"].strip():
+            form.add_error("title", "A new resource needs a title.")
+            problems.append(f"{url}: a new resource needs a title.")
+        proposed[url] = DraftResource(
+            url=url,
+            title=data["title"].strip(),
+            kind=data["kind"],
+            cost=data["cost"],
+            duration=data["duration"].strip(),
+            provider=data["provider"].strip(),
+            existing_id=stored[url].pk if url in stored else None,
         )
     if not any(step.keep for step in draft_steps):
         problems.append("Keep at least one step.")
@@ -361,7 +367,7 @@ def _render_review(
         try:
             url = url_normalize(str(form["url"].value() or ""))
         except ApplicationError:
-            url = str(form["url"].value() or "")
+            url = ""  # never a link to what was posted back unchecked
         rows.append({"form": form, "url": url, "stored": stored.get(url)})
     return TemplateResponse(
         request,

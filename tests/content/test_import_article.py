@@ -25,6 +25,7 @@ from tests.factories import ResourceFactory, TrackFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 IMPORT_URL = "/admin/content/track/import/"
+BOOTCAMP = "https://learn.coursehub.io/course/classifier-bootcamp"
 
 MESSY = """\
 ---
@@ -468,12 +469,7 @@ def test_curator_edits_merges_drops_and_publishes(staff_client):
     data["steps-3-merge"] = "on"
     data["track-title"] = "Ship a tiny model"
     data["track-slug"] = "ship-a-tiny-model"
-    bootcamp = next(
-        k[: -len("-url")]
-        for k, v in data.items()
-        if v == "https://learn.coursehub.io/course/classifier-bootcamp"
-    )
-    data[f"{bootcamp}-kind"] = "video"
+    data[f"{_resource_prefix(data, BOOTCAMP)}-kind"] = "video"
 
     response = staff_client.post(IMPORT_URL, {**data, "action": "publish"})
 
@@ -491,15 +487,11 @@ def test_curator_edits_merges_drops_and_publishes(staff_client):
         "https://short.coursehub.io/fast-track",
         stored.url,
     ]
-    assert Resource.objects.get(url=bootcamp_url()).kind == "video"
+    assert Resource.objects.get(url=BOOTCAMP).kind == "video"
     assert Resource.objects.filter(url=stored.url).count() == 1
     assert ChoiceGroup.objects.get(track=track).steps.count() == 2
     # The dropped step's resources were not created.
     assert not Resource.objects.filter(url__contains="pyschool").exists()
-
-
-def bootcamp_url() -> str:
-    return "https://learn.coursehub.io/course/classifier-bootcamp"
 
 
 def test_saving_a_draft_keeps_it_unpublished(staff_client):
@@ -542,3 +534,21 @@ def test_a_link_added_by_hand_must_be_one_of_the_articles(staff_client):
 
     assert any("not one of the article's links" in p for p in response.context["problems"])
     assert Track.objects.count() == 0
+
+
+def _resource_prefix(data: dict[str, object], url: str) -> str:
+    return next(k[: -len("-url")] for k, v in data.items() if k.endswith("-url") and v == url)
+
+
+def test_a_new_resource_without_a_title_is_refused_only_when_its_step_is_kept(staff_client):
+    data = _review_data(staff_client)
+    data[f"{_resource_prefix(data, 'https://drills.pyschool.net/basics')}-title"] = ""
+
+    kept = staff_client.post(IMPORT_URL, {**data, "action": "publish"})
+    assert any("needs a title" in p for p in kept.context["problems"])
+    assert Track.objects.count() == 0
+
+    data.pop("steps-0-keep")
+    dropped = staff_client.post(IMPORT_URL, {**data, "action": "publish"})
+    assert dropped.status_code == 302
+    assert not Resource.objects.filter(url__contains="pyschool").exists()
