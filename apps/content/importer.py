@@ -308,6 +308,7 @@ _GENERIC_TEXTS = re.compile(
     r"website|resource|page|series of exercises|playlist|one))$",
     re.IGNORECASE,
 )
+_NUMBERING_RE = re.compile(r"^(?:(?:step|part|stage|phase)\s+)?\d+[a-z]?[.):]?\s+", re.IGNORECASE)
 _DULL_SEGMENTS = {"watch", "view", "index", "index.html", "index.htm", "home", "main", "en"}
 
 
@@ -604,16 +605,23 @@ def article_propose(
 
     keys: set[str] = set()
     parents: list[_Section] = []
-    for section in steps_from:
+    for index, section in enumerate(steps_from):
         parents = [p for p in parents if p.level < section.level]
         step = _step_propose(draft, section, keys)
-        if step.keep and re.search(r"\balternative", _section_text(section, 10_000), re.I):
-            # "An alternative to the course above": a choice with the step before.
-            before = next((s for s in reversed(draft.steps) if s.keep), None)
-            if before is not None:
-                label = _clip(parents[-1].title if parents else before.title, MAX_TITLE)
-                before.choice = before.choice or label
-                step.choice = before.choice
+        previous = steps_from[index - 1] if index else None
+        if (
+            step.keep
+            and previous is not None
+            and previous.level == section.level
+            and draft.steps[-1].keep
+            and re.search(r"\balternative", _section_text(section, 10_000), re.IGNORECASE)
+        ):
+            # "An alternative to the course above": a choice with the section before, when
+            # that is its sibling (not the heading it sits under).
+            before = draft.steps[-1]
+            label = _heading_title(parents[-1].title) if parents else before.title
+            before.choice = before.choice or label
+            step.choice = before.choice
         draft.steps.append(step)
         parents.append(section)
     if not any(step.keep for step in draft.steps):
@@ -632,9 +640,15 @@ def _level(front: dict[str, Any]) -> str:
     return value if value in Track.Level.values else Track.Level.BEGINNER
 
 
+def _heading_title(text: str) -> str:
+    """ "2a. Statistics" and "Step 3: Practice:" are "Statistics" and "Practice"."""
+    bare = _NUMBERING_RE.sub("", text).strip().rstrip(":").strip()
+    return _clip(bare or text or "Untitled section", MAX_TITLE)
+
+
 def _step_propose(draft: Draft, section: _Section, keys: set[str]) -> DraftStep:
     full_text = _section_text(section, 10_000)
-    title = _clip(section.title or "Untitled section", MAX_TITLE)
+    title = _heading_title(section.title)
     step = DraftStep(
         key=_unique(title, keys, "step"),
         title=title,

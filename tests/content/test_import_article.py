@@ -552,3 +552,14 @@ def test_a_new_resource_without_a_title_is_refused_only_when_its_step_is_kept(st
     dropped = staff_client.post(IMPORT_URL, {**data, "action": "publish"})
     assert dropped.status_code == 302
     assert not Resource.objects.filter(url__contains="pyschool").exists()
+
+
+def test_an_alternative_under_a_heading_is_not_paired_with_that_heading():
+    draft = _propose(
+        "## 1. Basics:\n\n[Basics](https://basics.example-site.org)\n\n"
+        "## Other routes\n\nSome words.\n\n"
+        "### Step 2: A side road\n\nAn alternative way in: [Side](https://side.example-site.org)\n"
+    )
+
+    assert [s.title for s in draft.steps] == ["Basics", "Other routes", "A side road"]
+    assert [s.choice for s in draft.steps] == ["", "", ""]
