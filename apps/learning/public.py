@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -94,15 +94,21 @@ def public_profile_update(
         raise ValidationError(
             {"tracks": "Choose among the published tracks you follow."}, code="invalid"
         )
-    profile, _ = PublicProfile.objects.select_for_update().get_or_create(
-        user=user, defaults={"handle": value}
-    )
-    profile.handle = value
-    profile.is_public = is_public
-    profile.full_clean(exclude=["user"], validate_unique=False)
-    # Saved after the tracks too, so updated_at (in the page's cache key) moves with them.
+    try:
+        # Two learners taking one handle at once: the database's unique index decides.
+        with transaction.atomic():
+            profile, _ = PublicProfile.objects.select_for_update().get_or_create(
+                user=user, defaults={"handle": value}
+            )
+            profile.handle = value
+            profile.is_public = is_public
+            profile.full_clean(exclude=["user"], validate_unique=False)
+            profile.save()
+    except IntegrityError as exc:
+        raise ValidationError(f"“{value}” is taken; choose another handle.", code="taken") from exc
     profile.tracks.set(sorted(track_ids))
-    profile.save()
+    # Saved after the tracks too, so updated_at (in the page's cache key) moves with them.
+    profile.save(update_fields=["updated_at"])
     return profile
 
 

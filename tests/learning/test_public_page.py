@@ -198,3 +198,17 @@ def test_public_page_and_badge_query_budgets(client, django_assert_num_queries):
     # 1: an unchanged badge is answered 304 without reading the completion
     with django_assert_num_queries(1):
         assert client.get("/u/ada/deep-learning.svg", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_a_handle_taken_between_the_check_and_the_save_is_refused_not_a_500(monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from apps.learning import public
+
+    first, second = UserFactory(), UserFactory()
+    public_profile_update(user=first, handle="race", is_public=True, track_ids=[])
+    # The second learner's check ran before the first saved: only the index sees it.
+    monkeypatch.setattr(public, "handle_validate", lambda *, handle, user: handle)
+    with pytest.raises(ValidationError, match="is taken"):
+        public_profile_update(user=second, handle="race", is_public=True, track_ids=[])
+    assert not PublicProfile.objects.filter(user=second).exists()
