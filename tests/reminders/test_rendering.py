@@ -130,3 +130,34 @@ def test_a_shape_the_markers_do_not_cover_is_rendered_plainly(settings, monkeypa
     assert "Zoë <1> & co" in first.body
     assert list(emails._shapes.values()) == [None]
     assert "rendered plainly" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("name", "argument"),
+    [
+        ("reminders:unsubscribe", "MTIz:1vXyZq:aBc-Def_0123456789"),
+        ("reminders:keep_on", "MTIz:1vXyZq:aBc-Def_0123456789"),
+        ("learning:track", "generative-ai_2"),
+        ("reminders:unsubscribe", "needs quoting é?"),
+        ("learning:catalog", None),
+        ("reminders:preferences", None),
+    ],
+)
+def test_a_link_reads_as_reverse_makes_it(name, argument):
+    from django.urls import reverse
+
+    expected = reverse(name, args=[argument] if argument is not None else [])
+    assert emails._reverse(name, argument) == expected
+    assert emails._reverse(name, argument) == expected  # from the cache this time
+
+
+def test_a_link_follows_the_script_prefix():
+    from django.urls import get_script_prefix, set_script_prefix
+
+    before = get_script_prefix()
+    try:
+        set_script_prefix("/stepwise/")
+        assert emails._reverse("learning:track", "t") == "/stepwise/tracks/t/"
+    finally:
+        set_script_prefix(before)
+    assert emails._reverse("learning:track", "t") == "/tracks/t/"
