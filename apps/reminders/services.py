@@ -389,7 +389,7 @@ def _sent_recorder(*, claim: uuid.UUID) -> Iterator[Callable[[int], bool]]:
     each commit still reaches the server before the next email goes out, so a killed worker
     loses none of them, but it does not wait for the disk. Only a crash of the database
     server itself can lose the last fraction of a second of them (those emails would then go
-    out again); waiting for the disk instead costs about half of the send rate here.
+    out again); waiting for the disk instead made sends 2-3 times as long (bench/RESULTS.md).
     """
     table = ReminderDelivery._meta.db_table
     sql = (
