@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import transaction
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -66,15 +66,33 @@ def _me(user: User) -> dict[str, Any]:
 
 
 class MeApi(APIView):
-    @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **error_responses()})
+    @extend_schema(
+        operation_id="me_retrieve",
+        summary="Read my profile",
+        responses={
+            200: OpenApiResponse(MeSerializer, description="The profile and reminder settings."),
+            **error_responses(),
+        },
+    )
     def get(self, request: Request) -> Response:
         """The learner's profile and reminder preferences."""
         return Response(MeSerializer(_me(request_learner(request))).data)
 
     @extend_schema(
         operation_id="me_update",
+        summary="Change my profile",
         request=MeUpdateSerializer,
-        responses={200: MeSerializer, **error_responses(400, 403, 413, 415)},
+        responses={
+            200: OpenApiResponse(MeSerializer, description="The profile as it is now."),
+            **error_responses(400, 403, 413, 415),
+        },
+        examples=[
+            OpenApiExample(
+                "New time zone and goal",
+                value={"timezone": "Europe/Paris", "weekly_goal": 5},
+                request_only=True,
+            )
+        ],
     )
     def patch(self, request: Request) -> Response:
         """Change any of the profile and reminder fields; all or nothing."""
@@ -93,6 +111,7 @@ class MeApi(APIView):
 
     @extend_schema(
         operation_id="me_delete",
+        summary="Delete my account",
         request=None,
         responses={
             204: OpenApiResponse(description="The account and all its progress are deleted."),
@@ -111,7 +130,14 @@ class MeApi(APIView):
 
 
 class MeExportApi(APIView):
-    @extend_schema(operation_id="me_export", responses={200: ExportSerializer, **error_responses()})
+    @extend_schema(
+        operation_id="me_export",
+        summary="Export my data",
+        responses={
+            200: OpenApiResponse(ExportSerializer, description="Everything held about me."),
+            **error_responses(),
+        },
+    )
     def get(self, request: Request) -> Response:
         """Everything Stepwise holds about the learner, as JSON."""
         return Response(user_data_export(user=request_learner(request)))
@@ -131,9 +157,10 @@ class TrackListApi(APIView):
 
     @extend_schema(
         operation_id="tracks_list",
+        summary="List tracks",
         parameters=[TrackFilterSerializer, _IF_NONE_MATCH],
         responses={
-            200: TrackPageSerializer,
+            200: OpenApiResponse(TrackPageSerializer, description="A page of tracks."),
             304: _NOT_MODIFIED,
             **error_responses(400),
         },
@@ -159,8 +186,13 @@ class TrackDetailApi(APIView):
 
     @extend_schema(
         operation_id="tracks_retrieve",
+        summary="Read a track",
         parameters=[_IF_NONE_MATCH],
-        responses={200: TrackDetailSerializer, 304: _NOT_MODIFIED, **error_responses(404)},
+        responses={
+            200: OpenApiResponse(TrackDetailSerializer, description="The track and its steps."),
+            304: _NOT_MODIFIED,
+            **error_responses(404),
+        },
     )
     def get(self, request: Request, slug: str) -> HttpResponse | Response:
         """One track: its ordered steps with prerequisites and resources; for a signed-in

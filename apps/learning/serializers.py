@@ -114,11 +114,11 @@ class ExportPublicPageSerializer(serializers.Serializer):
     handle = serializers.CharField()
     public = serializers.BooleanField()
     tracks = serializers.ListField(child=serializers.CharField(), help_text="Track slugs shown.")
-    updated_at = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportCalendarFeedSerializer(serializers.Serializer):
-    created_at = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportTrackVisitSerializer(serializers.Serializer):
@@ -126,7 +126,7 @@ class ExportTrackVisitSerializer(serializers.Serializer):
     seen_change = serializers.IntegerField(
         help_text="The last change to the track the learner was shown."
     )
-    seen_at = serializers.CharField(allow_null=True)
+    seen_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportSerializer(serializers.Serializer):
@@ -161,7 +161,13 @@ class TrackFilterSerializer(QueryParamsSerializer):
     )
     # Read by the paginator; declared so they are validated and documented.
     cursor = StrictCharField(
-        required=False, allow_blank=True, help_text="From a page's next or previous link."
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        # DRF's cursors are base64: anything else cannot be one.
+        validators=[RegexValidator(r"^[A-Za-z0-9+/]*={0,2}$", message="Invalid cursor.")],
+        help_text="Opaque: copy it from a page's next or previous link, never build or "
+        "change one; it is only valid with the same filters.",
     )
     page_size = StrictIntegerField(
         required=False, min_value=1, max_value=settings.API_TRACKS_MAX_PAGE_SIZE

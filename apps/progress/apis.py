@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -47,11 +47,62 @@ from apps.progress.services import (
 )
 
 _STEP_ID = OpenApiParameter("step_id", int, OpenApiParameter.PATH, description="A step's id.")
+_SYNC_REQUEST = OpenApiExample(
+    "Two changes made offline",
+    request_only=True,
+    value={
+        "operations": [
+            {
+                "op_id": "0b5c7a36-5f1e-4f57-9d3c-2f4a8e1b6c01",
+                "step": 28,
+                "status": "in_progress",
+                "occurred_at": "2025-01-31T18:30:00+01:00",
+            },
+            {
+                "op_id": "0b5c7a36-5f1e-4f57-9d3c-2f4a8e1b6c02",
+                "step": 28,
+                "status": "done",
+                "occurred_at": "2025-01-31T19:05:00+01:00",
+            },
+        ]
+    },
+)
+_SYNC_RESULT = OpenApiExample(
+    "Both applied",
+    response_only=True,
+    value={
+        "results": [
+            {
+                "op_id": "0b5c7a36-5f1e-4f57-9d3c-2f4a8e1b6c01",
+                "result": "applied",
+                "step": 28,
+                "changed": True,
+                "reason": None,
+                "message": None,
+            },
+            {
+                "op_id": "0b5c7a36-5f1e-4f57-9d3c-2f4a8e1b6c02",
+                "result": "applied",
+                "step": 28,
+                "changed": True,
+                "reason": None,
+                "message": None,
+            },
+        ],
+        "statuses": [{"step": 28, "status": "done", "status_changed_at": "2025-01-31T18:05:00Z"}],
+        "cursor": 412,
+    },
+)
 
 
 class DashboardApi(APIView):
     @extend_schema(
-        operation_id="progress_dashboard", responses={200: DashboardSerializer, **error_responses()}
+        operation_id="progress_dashboard",
+        summary="Read my dashboard",
+        responses={
+            200: OpenApiResponse(DashboardSerializer, description="The learner's dashboard."),
+            **error_responses(),
+        },
     )
     def get(self, request: Request) -> Response:
         """The learner's dashboard: enrollments with completion and next step, streak,
@@ -69,8 +120,12 @@ def _published_step(step_id: int) -> Step:
 class StepProgressApi(APIView):
     @extend_schema(
         operation_id="progress_step_retrieve",
+        summary="Read my status on a step",
         parameters=[_STEP_ID],
-        responses={200: StepProgressSerializer, **error_responses(404)},
+        responses={
+            200: OpenApiResponse(StepProgressSerializer, description="The learner's status."),
+            **error_responses(404),
+        },
     )
     def get(self, request: Request, step_id: int) -> Response:
         """The learner's status on one step (to do when never touched)."""
@@ -81,9 +136,13 @@ class StepProgressApi(APIView):
 
     @extend_schema(
         operation_id="progress_step_update",
+        summary="Set my status on a step",
         parameters=[_STEP_ID],
         request=StepStatusInputSerializer,
-        responses={200: StepProgressSerializer, **error_responses(400, 403, 404, 413, 415)},
+        responses={
+            200: OpenApiResponse(StepProgressSerializer, description="The status as it is now."),
+            **error_responses(400, 403, 404, 413, 415),
+        },
     )
     def put(self, request: Request, step_id: int) -> Response:
         """Set the learner's status on a step. Idempotent: the same PUT again records
@@ -107,8 +166,15 @@ class SyncApi(APIView):
 
     @extend_schema(
         operation_id="progress_sync",
+        summary="Sync changes made offline",
         request=SyncInputSerializer,
-        responses={200: SyncResultSerializer, **error_responses(400, 403, 413, 415)},
+        responses={
+            200: OpenApiResponse(
+                SyncResultSerializer, description="One result per operation, and the statuses."
+            ),
+            **error_responses(400, 403, 413, 415),
+        },
+        examples=[_SYNC_REQUEST, _SYNC_RESULT],
     )
     def post(self, request: Request) -> Response:
         """Apply changes queued offline, last write (by ``occurred_at``) wins.
@@ -143,8 +209,14 @@ class SyncApi(APIView):
 class ChangesApi(APIView):
     @extend_schema(
         operation_id="progress_changes",
+        summary="Read my status changes since a cursor",
         parameters=[ChangesQuerySerializer],
-        responses={200: ProgressChangesSerializer, **error_responses(400)},
+        responses={
+            200: OpenApiResponse(
+                ProgressChangesSerializer, description="Changes after the cursor, oldest first."
+            ),
+            **error_responses(400),
+        },
     )
     def get(self, request: Request) -> Response:
         """The learner's status changes from every device (web, apps, admin) after the
@@ -162,8 +234,12 @@ class ChangesApi(APIView):
 class StepNoteApi(APIView):
     @extend_schema(
         operation_id="progress_step_note_retrieve",
+        summary="Read my note on a step",
         parameters=[_STEP_ID],
-        responses={200: StepNoteSerializer, **error_responses(404)},
+        responses={
+            200: OpenApiResponse(StepNoteSerializer, description="The note (empty if none)."),
+            **error_responses(404),
+        },
     )
     def get(self, request: Request, step_id: int) -> Response:
         """The learner's private note and links on a step (empty when they keep none).
@@ -175,9 +251,13 @@ class StepNoteApi(APIView):
 
     @extend_schema(
         operation_id="progress_step_note_update",
+        summary="Keep my note on a step",
         parameters=[_STEP_ID],
         request=StepNoteInputSerializer,
-        responses={200: StepNoteSerializer, **error_responses(400, 404, 413, 415)},
+        responses={
+            200: OpenApiResponse(StepNoteSerializer, description="The note as kept."),
+            **error_responses(400, 404, 413, 415),
+        },
     )
     def put(self, request: Request, step_id: int) -> Response:
         """Keep the learner's note and links on a step, replacing the earlier ones. An
@@ -197,7 +277,11 @@ class StepNoteApi(APIView):
 class SuggestionsApi(APIView):
     @extend_schema(
         operation_id="progress_suggestions",
-        responses={200: SuggestionsSerializer, **error_responses()},
+        summary="Steps I finished elsewhere",
+        responses={
+            200: OpenApiResponse(SuggestionsSerializer, description="Steps to mark done here."),
+            **error_responses(),
+        },
     )
     def get(self, request: Request) -> Response:
         """What the learner may want to mark: steps of the tracks they follow whose
@@ -209,12 +293,13 @@ class SuggestionsApi(APIView):
 class TrackBulkApi(APIView):
     @extend_schema(
         operation_id="progress_track_bulk",
+        summary="Mark a whole track done, or reset it",
         parameters=[
             OpenApiParameter("slug", str, OpenApiParameter.PATH, description="A track's slug.")
         ],
         request=BulkActionInputSerializer,
         responses={
-            201: BulkActionSerializer,
+            201: OpenApiResponse(BulkActionSerializer, description="The action, done now."),
             200: OpenApiResponse(BulkActionSerializer, description="The key was seen before."),
             **error_responses(400, 404, 413, 415),
         },
@@ -243,12 +328,13 @@ class TrackBulkApi(APIView):
 class BulkUndoApi(APIView):
     @extend_schema(
         operation_id="progress_bulk_undo",
+        summary="Undo a mark-all or reset",
         parameters=[
             OpenApiParameter("action_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
         ],
         request=None,
         responses={
-            201: BulkActionSerializer,
+            201: OpenApiResponse(BulkActionSerializer, description="The undo, done now."),
             200: OpenApiResponse(BulkActionSerializer, description="Undone before."),
             **error_responses(404),
         },

@@ -161,6 +161,11 @@ HEADLESS_CLIENTS = ("app",)
 # Sign-up also asks for the time zone (the browser's is suggested).
 ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupTimezoneForm"
 HEADLESS_ONLY = False
+# The sign-in API's OpenAPI document, at /_allauth/openapi.json (and .yaml), trimmed to the
+# routes Stepwise offers (apps/core/headless_spec.py); shown in Swagger UI at /api/docs/auth/.
+# Not allauth's own HTML page: it loads Redoc from a CDN.
+HEADLESS_SERVE_SPECIFICATION = True
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = None
 
 # --- cache ------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -515,7 +520,20 @@ REST_FRAMEWORK: dict[str, Any] = {
 ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Stepwise API",
-    "DESCRIPTION": "Tracks, steps and a learner's progress, for Stepwise's mobile apps.",
+    "DESCRIPTION": (
+        "Tracks, steps and a learner's progress, for Stepwise's mobile apps.\n\n"
+        "**Signing in** (sign-up, email verification, login, logout, password reset, "
+        "reauthentication) is allauth headless's API for apps, under `/_allauth/app/v1/`: "
+        "[its reference](/api/docs/auth/), [its OpenAPI document](/_allauth/openapi.json). "
+        "It returns a session token: send it here as the `X-Session-Token` header.\n\n"
+        "**Caching**: answers about the learner say `Cache-Control: private, no-store`; "
+        "track answers carry an `ETag` (send `If-None-Match` for a 304).\n\n"
+        "**Rates**: answers carry the IETF `RateLimit-Limit`, `RateLimit-Remaining`, "
+        "`RateLimit-Reset` and `RateLimit-Policy` fields; past the limit, 429 with "
+        "`Retry-After`.\n\n"
+        "**Paths** end with a slash; without it, 404 names the right one."
+    ),
+    "SERVERS": [{"url": "/", "description": "The Stepwise server that serves this document."}],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -527,6 +545,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.api.schema.collapse_blank_string_alternatives",
         "apps.core.api.schema.nullable_references_as_alternatives",
+        "apps.core.api.schema.document_operations",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
