@@ -74,11 +74,15 @@ class ArticleForm(forms.Form):
 
 
 class TrackDraftForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"class": "vTextField"}))
     slug = forms.SlugField(
-        max_length=80, help_text="The track's address; it cannot be one already used."
+        max_length=80,
+        help_text="The track's address; it cannot be one already used.",
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
     )
-    summary = forms.CharField(max_length=300, required=False)
+    summary = forms.CharField(
+        max_length=300, required=False, widget=forms.TextInput(attrs={"class": "vTextField"})
+    )
     level = forms.ChoiceField(choices=Track.Level.choices)
     goal = forms.CharField(max_length=100, required=False)
     description = forms.CharField(
@@ -197,6 +201,11 @@ def _initial(draft: Draft) -> tuple[dict[str, Any], list[dict[str, Any]], list[d
     return track, steps, resources
 
 
+def _lines(text: str) -> str:
+    """Browsers post text areas with CRLF line ends; roadmaps use LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _draft_from_forms(
     track_form: TrackDraftForm, steps: Any, resources: Any, stored: dict[str, Resource]
 ) -> tuple[Draft | None, list[str]]:
@@ -219,7 +228,7 @@ def _draft_from_forms(
                 key=data["key"],
                 title=data["title"].strip(),
                 minutes=data["minutes"],
-                description=data["description"].strip(),
+                description=_lines(data["description"]),
                 optional=data["optional"],
                 choice=data["choice"].strip(),
                 links=data["links"],
@@ -258,7 +267,7 @@ def _draft_from_forms(
             title=track["title"].strip(),
             slug=track["slug"],
             summary=track["summary"].strip(),
-            description=track["description"].strip(),
+            description=_lines(track["description"]),
             level=track["level"],
             goal=track["goal"].strip(),
             steps=draft_steps,

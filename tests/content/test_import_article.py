@@ -563,3 +563,13 @@ def test_an_alternative_under_a_heading_is_not_paired_with_that_heading():
 
     assert [s.title for s in draft.steps] == ["Basics", "Other routes", "A side road"]
     assert [s.choice for s in draft.steps] == ["", "", ""]
+
+
+def test_descriptions_posted_with_crlf_line_ends_are_saved_with_lf(staff_client):
+    data = _review_data(staff_client)
+    data["steps-1-description"] = "First line.\r\n- a point\r\n- another"
+
+    staff_client.post(IMPORT_URL, {**data, "action": "draft"})
+
+    step = Step.objects.get(key="train-a-small-classifier")
+    assert step.description == "First line.\n- a point\n- another"
