@@ -208,7 +208,7 @@ class PermanentError(Exception):
     """Will not get better by trying again (bad certificate, malformed answer)."""
 
 
-class DeferredError(Exception):
+class DeferredError(TransientError):
     """The host asked for a wait longer than the cap or than the URL's time left."""
 
     def __init__(self, seconds: float, answer: Answer) -> None:
@@ -461,9 +461,6 @@ class LinkChecker:
             except NotFoundError as exc:
                 result.outcome, result.detail = Outcome.BROKEN, str(exc)
                 break
-            except (TransientError, PermanentError) as exc:
-                result.outcome, result.detail = Outcome.ERROR, str(exc)
-                break
             except DeferredError as exc:
                 waited = exc.answer
                 chain.append({"url": current, "status": waited.status, "method": waited.method})
@@ -473,6 +470,9 @@ class LinkChecker:
                     f"HTTP {waited.status}: the host asked to wait {exc.seconds:g} s, longer "
                     "than the checker waits; checked again at the next run"
                 )
+                break
+            except (TransientError, PermanentError) as exc:
+                result.outcome, result.detail = Outcome.ERROR, str(exc)
                 break
             chain.append({"url": current, "status": answer.status, "method": answer.method})
             result.status_code = answer.status

@@ -45,6 +45,16 @@ def test_youtube_watch_page_is_checked_through_oembed(farm, youtube, video, outc
     assert result.outcome == outcome
 
 
+def test_oembed_asking_for_a_long_wait_leaves_the_plain_check_standing(farm, youtube):
+    # oEmbed says "come back in an hour": the rule cannot tell, the watch page answered.
+    farm.routes["/oembed"] = Reply(status=429, headers={"Retry-After": "3600"})
+
+    result = check_url(farm.url("/watch?v=aliveVideo1"), youtube)
+
+    assert (result.outcome, result.retry_after) == (Outcome.OK, None)
+    assert farm.hit_count("/oembed") == 1
+
+
 def test_youtube_rule_finds_the_video_in_every_url_shape():
     rule = YouTubeRule(
         hosts=frozenset({"www.youtube.com", "youtu.be"}), oembed_url="", thumbnail_url=""
