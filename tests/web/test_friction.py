@@ -163,3 +163,30 @@ def test_a_step_marked_done_from_an_offer_keeps_the_focus_on_the_step(page):  # 
     page.wait_for_function(
         "document.activeElement && document.activeElement.id === 'mark-here-done'"
     )
+
+
+def test_the_streak_cards_and_the_chart_on_a_phone(page):  # noqa: F811
+    track = TrackFactory(slug="phone", title="Phone")
+    step = StepFactory(track=track, key="one", title="One", position=1)
+    StepFactory(track=track, key="two", title="Two", position=2)
+    learner = user_create(email="pho@example.com", password=PASSWORD, email_verified=True)
+    step_status_set(user=learner, step=step, status="done")
+    sign_in(page, "pho@example.com")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/dashboard/")
+
+    # The streak cards make one row of equal cards, and nothing scrolls sideways.
+    boxes = [card.bounding_box() for card in page.locator(".stats > .stat").all()]
+    assert len(boxes) >= 2
+    assert len({round(box["y"]) for box in boxes}) == 1, boxes
+    assert len({round(box["width"]) for box in boxes}) == 1, boxes
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The chart's squares are at least 14 px on the screen, its labels at least 12 px.
+    square = page.locator(".activity-chart rect").first.bounding_box()
+    assert square["width"] >= 14 and square["height"] >= 14
+    sizes = page.evaluate(
+        "Array.from(document.querySelectorAll('.activity-chart text'))"
+        ".map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"
+    )
+    assert sizes and min(sizes) >= 12
+    shoot(page, "dashboard-streak")
