@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import Client
 
 from apps.accounts.models import User
@@ -20,8 +20,10 @@ HEADLESS = "/_allauth/app/v1"
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Any:
-    """Throttles and allauth's rate limits count in the cache: every test starts at zero."""
+    """Throttles and allauth's rate limits count in the cache: every test starts at zero.
+    The memo of answers goes too: rolled-back tests reuse ids (SQLite), so versions."""
     cache.clear()
+    caches["fragments"].clear()
     yield
     cache.clear()
 
