@@ -190,3 +190,24 @@ def test_the_streak_cards_and_the_chart_on_a_phone(page):  # noqa: F811
     )
     assert sizes and min(sizes) >= 12
     shoot(page, "dashboard-streak")
+
+
+def test_sign_up_account_and_a_folded_track_page_have_no_axe_violations(page):  # noqa: F811
+    from tests.web.test_accessibility import _violations
+
+    track = TrackFactory(slug="axe-road", title="Axe road")
+    first = StepFactory(track=track, key="one", title="One", position=1)
+    StepFactory(track=track, key="two", title="Two", position=2, is_optional=True)
+    StepResourceFactory(step=first)
+    learner = user_create(email="axe2@example.com", password=PASSWORD, email_verified=True)
+    step_status_set(user=learner, step=first, status="done")
+
+    page.goto("/accounts/signup/")
+    assert _violations(page) == [], "signup"
+    sign_in(page, "axe2@example.com")
+    for url in ("/account/", "/reminders/", "/tracks/axe-road/", "/dashboard/"):
+        page.goto(url)
+        assert _violations(page) == [], url
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/tracks/axe-road/")
+    assert _violations(page) == [], "track page on a phone"
