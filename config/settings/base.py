@@ -546,6 +546,7 @@ SPECTACULAR_SETTINGS = {
         "apps.core.api.schema.collapse_blank_string_alternatives",
         "apps.core.api.schema.nullable_references_as_alternatives",
         "apps.core.api.schema.document_operations",
+        "apps.progress.schema.progress_links",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
