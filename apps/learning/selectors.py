@@ -72,7 +72,12 @@ class GroupView:
     group: ChoiceGroup
     #: How many of its steps complete it.
     required: int
+    #: Its steps (the page's rows; empty when only its heading is shown again).
     steps: list[StepView]
+    #: How many steps it has.
+    size: int
+    #: Whether the learner finished it (None for a visitor).
+    finished: bool | None = None
 
     is_group = True
 
@@ -177,14 +182,23 @@ class TrackView:
         """The steps in order, each choice group's steps gathered where its first one is."""
         items: list[StepView | GroupView] = []
         groups: dict[int, GroupView] = {}
-        members = {g.group.pk: len(g.steps) for g in groups_of_steps(v.step for v in self.steps)}
+        found = groups_of_steps(v.step for v in self.steps)
+        members = {g.group.pk: len(g.steps) for g in found}
+        finished = _finished_groups(found, self.statuses or {})
         for view in self.steps:
             group = view.step.group
             if group is None:
                 items.append(view)
                 continue
             if group.pk not in groups:
-                groups[group.pk] = GroupView(group, min(group.required, members[group.pk]), [])
+                size = members[group.pk]
+                groups[group.pk] = GroupView(
+                    group,
+                    min(group.required, size),
+                    [],
+                    size,
+                    None if self.statuses is None else group.pk in finished,
+                )
                 items.append(groups[group.pk])
             groups[group.pk].steps.append(view)
         return items
@@ -428,6 +442,8 @@ class StepChangeView:
     dependents: list[StepView]
     completion: Completion
     link_health: dict[int, str]
+    #: The choice group of the step, when it has one: its heading says whether it is done.
+    group: GroupView | None = None
 
 
 def _group_count(group_ref: str, *, user_id: int | None = None, status: str = "") -> Coalesce:
@@ -583,7 +599,30 @@ def step_change_view_for(
             for step_links in links.values()
             for link in step_links
         },
+        group=_group_view_for(group_id=step.group_id, user_id=user.pk),
     )
+
+
+def _group_view_for(*, group_id: int | None, user_id: int) -> GroupView | None:
+    """A choice group's heading for the learner: 1 query, none for a step outside a group."""
+    if group_id is None:
+        return None
+    group = (
+        ChoiceGroup.objects.filter(pk=group_id)
+        .annotate(
+            members=_group_count("pk"),
+            done=_group_count("pk", user_id=user_id, status=Status.DONE),
+            skipped=_group_count("pk", user_id=user_id, status=Status.SKIPPED),
+        )
+        .first()
+    )
+    if group is None:
+        return None
+    members: int = group.members
+    finished = group_finished(
+        required=group.required, steps=members, done=group.done, skipped=group.skipped
+    )
+    return GroupView(group, min(group.required, members), [], members, finished)
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,7 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
             "track": step.track,
             "item": view.item,
             "dependents": view.dependents,
+            "group": view.group,
             "completion": view.completion,
             "link_health": view.link_health,
             "pace": pace,

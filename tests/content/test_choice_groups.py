@@ -350,3 +350,31 @@ def test_the_example_in_the_format_reference_loads(tmp_path):
     group = ChoiceGroup.objects.get(key="first-course")
     assert group.required == 1
     assert [s.key for s in group.steps.order_by("position")] == ["course-long", "course-short"]
+
+
+def test_a_groups_heading_says_when_it_is_complete_on_the_page_and_in_place(track, learner, client):
+    client.force_login(learner)
+    url = reverse("learning:track", args=["either-or"])
+    head = 'id="group-head-first-course"'
+
+    def heading(html: str) -> str:
+        return html[html.index(head) :].split("</div>")[0]
+
+    assert "Complete" not in heading(client.get(url).content.decode())
+
+    response = client.post(
+        reverse("learning:step-status", args=["either-or", "eduonix"]),
+        {"status": "done"},
+        HTTP_HX_REQUEST="true",
+    )
+    changed = response.content.decode()
+    assert 'hx-swap-oob="true"' in changed[changed.index(head) - 80 :][:200]
+    assert "Complete" in heading(changed)
+    assert "Complete" in heading(client.get(url).content.decode())
+
+    undone = client.post(
+        reverse("learning:step-status", args=["either-or", "eduonix"]),
+        {"status": "todo"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "Complete" not in heading(undone)
