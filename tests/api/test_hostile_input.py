@@ -284,6 +284,8 @@ def test_hostile_body_never_answers_5xx(endpoint, hostile, make_learner, track: 
             expected = None
         elif endpoint.ours:
             expected = hostile.api_status if who != "anonymous" else None
+            if hostile.name == "nul-in-every-text-field" and b"\\u0000" not in body:
+                expected = None  # no text field to put a NUL in: a well-formed body
         else:
             expected = hostile.headless_status
         # generic(): post() and the like would re-encode the body to the charset named.
