@@ -120,6 +120,10 @@ def headless_spec_trim(spec: dict[str, Any]) -> dict[str, Any]:
     ]
     spec["x-tagGroups"] = [group for group in groups if group["tags"]]
     _drop_unreferenced_components(spec)
+    # Relative to where the document is served, like the API's own schema.
+    spec["servers"] = [{"url": "/", "description": "The Stepwise server serving this document."}]
+    # No security scheme: each operation lists the X-Session-Token header it takes.
+    spec.setdefault("security", [{}])
     return spec
 
 

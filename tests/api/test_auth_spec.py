@@ -25,6 +25,9 @@ def spec() -> dict:
 
 def test_the_auth_spec_is_served_and_valid(spec):
     validate_spec(spec)
+    assert spec["servers"] == [
+        {"url": "/", "description": "The Stepwise server serving this document."}
+    ]
 
     assert {"/_allauth/app/v1/auth/login", "/_allauth/app/v1/auth/signup"} <= set(spec["paths"])
     assert "/_allauth/app/v1/auth/email/verify" in spec["paths"]
