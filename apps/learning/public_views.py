@@ -148,7 +148,7 @@ def public_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "learning/public_settings.html",
-        {"form": form, "profile": profile, "choices": choices},
+        {"form": form, "profile": profile, "choices": choices, "site_origin": site_url("")},
         status=400 if form.errors else 200,
     )
 

@@ -212,3 +212,22 @@ def test_a_handle_taken_between_the_check_and_the_save_is_refused_not_a_500(monk
     with pytest.raises(ValidationError, match="is taken"):
         public_profile_update(user=second, handle="race", is_public=True, track_ids=[])
     assert not PublicProfile.objects.filter(user=second).exists()
+
+
+def test_an_admin_can_turn_a_public_page_off_but_not_edit_it(admin_client, client):
+    learner, shown, _ = _learner_with_tracks()
+    profile = public_profile_update(
+        user=learner, handle="rude-name", is_public=True, track_ids=[shown.pk]
+    )
+    changelist = reverse("admin:learning_publicprofile_changelist")
+    assert "rude-name" in admin_client.get(changelist).content.decode()
+
+    admin_client.post(changelist, {"action": "turn_off", "_selected_action": [profile.pk]})
+
+    assert client.get("/u/rude-name/").status_code == 404
+    response = admin_client.post(
+        reverse("admin:learning_publicprofile_change", args=[profile.pk]),
+        {"handle": "renamed", "is_public": "on"},
+    )
+    assert response.status_code == 403
+    assert PublicProfile.objects.get(pk=profile.pk).handle == "rude-name"
