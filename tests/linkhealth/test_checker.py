@@ -471,6 +471,7 @@ def test_identical_urls_are_checked_once(farm, config):
 def test_leaving_a_batched_check_early_stops_the_checks_still_running(farm, link_settings):
     # One request at a time to the host, each answered after 1 s: ten URLs take 10 s.
     link_settings.LINK_CHECK_PER_HOST = 1
+    link_settings.LINK_CHECK_TIMEOUT_SECONDS = 5.0
     farm.route("/slow", Reply(delay=1.0))
     urls = [farm.url(f"/slow?page={n}") for n in range(10)]
     batches = check_urls_in_batches(urls, CheckerConfig.from_settings(), size=1, seconds=0)
