@@ -44,7 +44,8 @@ class SignupTimezoneForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["timezone"]
         assert isinstance(field, forms.ChoiceField)  # noqa: S101 - narrows the type
-        field.choices = [("", "UTC"), *timezone_choices()]
+        field.choices = timezone_choices()
+        field.initial = "UTC"
 
     def signup(self, request: HttpRequest, user: User) -> None:
         zone = self.cleaned_data.get("timezone")

@@ -104,3 +104,11 @@ def test_every_aria_describedby_names_an_element_of_the_page(client, url):
 
     assert page.described_by, "the page has described fields"
     assert set(page.described_by) <= page.ids, set(page.described_by) - page.ids
+
+
+def test_signup_offers_each_zone_once_starting_at_utc(client):
+    html = client.get(reverse("account_signup")).content.decode()
+
+    assert html.count('<option value="UTC"') == 1
+    assert '<option value="UTC" selected>' in html
+    assert '<option value=""' not in html
