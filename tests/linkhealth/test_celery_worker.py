@@ -1,9 +1,7 @@
 """A scheduled run through a real Redis broker and a Celery worker subprocess."""
 
-import contextlib
 import os
 import signal
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -24,6 +22,7 @@ from tests.broker import publishing_to, within
 from tests.celery_worker import celery_worker
 from tests.factories import ResourceFactory
 from tests.linkhealth.farm import Farm, Reply
+from tests.linkhealth.workers import children
 from tests.production import own_redis
 
 # Link health's own Redis database, so other suites' workers never take these tasks.
@@ -108,16 +107,6 @@ def test_a_report_made_while_the_broker_is_down_is_checked_once_it_is_back(clien
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
 
 
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            # "pid (name) state ppid ...": the name may hold spaces, so split after it.
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(stat.parent.name))
-    return children
-
-
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
@@ -132,7 +121,7 @@ def test_a_chunk_whose_worker_process_is_killed_is_redelivered_and_checked_once(
     with celery_worker(redis_db=REDIS_DB, env=env, pool="prefork", concurrency=1) as worker:
         worker.sender.send_task(CHUNK, args=[run.pk, chunks[0]])
         worker.wait_until(lambda: farm.hit_count(path) == 1)  # the check is under way
-        (process,) = _children(worker.process.pid)
+        (process,) = children(worker.process.pid)
         os.kill(process, signal.SIGKILL)
         worker.wait_until(lambda: LinkCheck.objects.exists(), seconds=30)
 

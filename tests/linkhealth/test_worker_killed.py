@@ -2,9 +2,6 @@
 restarted: the chunk is done again from where it stopped, and every link ends with exactly
 one result in the run. A real worker (prefork) through a real Redis broker, real HTTP."""
 
-import os
-import signal
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -12,10 +9,11 @@ from django.db.models import Count
 
 from apps.linkhealth.models import LinkCheck, LinkCheckClaim
 from apps.linkhealth.services import link_check_run_create
-from tests.celery_worker import WorkerRun, celery_worker
+from tests.celery_worker import celery_worker
 from tests.conftest import redis_url
 from tests.factories import ResourceFactory
 from tests.linkhealth.farm import Reply
+from tests.linkhealth.workers import worker_kill_9
 
 # Link health's own Redis databases for this test (the other worker tests use 6 to 9): the
 # broker's, and one more that only ever gets emptied.
@@ -26,16 +24,6 @@ PER_HOST = 2
 BATCH = 4
 KILL_AFTER = 10  # results recorded before the kill
 CHUNK = "apps.linkhealth.tasks.links_check_chunk"
-
-
-def kill_9(run: WorkerRun) -> None:
-    """``kill -9`` the whole worker at once: its main process and its pool process, as
-    losing its machine or container would."""
-    pid = run.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for process in (pid, *map(int, children)):
-        os.kill(process, signal.SIGKILL)
-    run.process.wait(10)
 
 
 @pytest.mark.redis
@@ -63,7 +51,7 @@ def test_a_worker_killed_mid_chunk_loses_no_link_result_and_records_none_twice(f
     with celery_worker(redis_db=REDIS_DB, env=env, pool="prefork", concurrency=1) as first:
         first.sender.send_task(CHUNK, args=[run.pk, chunks[0]])
         first.wait_until(lambda: checks.count() >= KILL_AFTER, seconds=120)
-        kill_9(first)
+        worker_kill_9(first)
     recorded_before = set(checks.values_list("url", flat=True))
     hits_before = {path: farm.hit_count(path) for path in paths}
     assert KILL_AFTER <= len(recorded_before) < LINKS, first.log  # killed mid-chunk
