@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -93,6 +94,11 @@ def public_profile_update(
     if unknown:
         raise ValidationError(
             {"tracks": "Choose among the published tracks you follow."}, code="invalid"
+        )
+    limit = settings.STEPWISE_PUBLIC_PAGE_TRACKS
+    if len(set(track_ids)) > limit:
+        raise ValidationError(
+            {"tracks": f"Choose at most {limit} tracks: each is drawn as a map."}, code="max"
         )
     try:
         # Two learners taking one handle at once: the database's unique index decides.

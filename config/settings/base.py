@@ -597,6 +597,8 @@ STEPWISE_WEB_STATUS_CHANGES_PER_MINUTE = env.int(
 # --- public page, calendar feed, what changed ------------------------------------------
 # Changes listed on a track page under "What changed since your last visit" (all counted).
 STEPWISE_CHANGELOG_ITEMS = env.int("STEPWISE_CHANGELOG_ITEMS", default=20)
+# Tracks a learner's public page may show (each is drawn as a map: 5 queries when not cached).
+STEPWISE_PUBLIC_PAGE_TRACKS = env.int("STEPWISE_PUBLIC_PAGE_TRACKS", default=6)
 # A learner's calendar feed: how many upcoming steps it holds, the weeks of history their
 # own pace is measured over, and the pace assumed (steps a week) with neither a weekly
 # goal nor a step finished in those weeks.

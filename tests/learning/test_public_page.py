@@ -231,3 +231,31 @@ def test_an_admin_can_turn_a_public_page_off_but_not_edit_it(admin_client, clien
     )
     assert response.status_code == 403
     assert PublicProfile.objects.get(pk=profile.pk).handle == "rude-name"
+
+
+def test_a_page_shows_a_bounded_number_of_tracks(client, settings):
+    settings.STEPWISE_PUBLIC_PAGE_TRACKS = 1
+    learner, shown, hidden = _learner_with_tracks()
+    client.force_login(learner)
+    response = _settings(client, handle="ada", is_public="on", tracks=[shown.pk, hidden.pk])
+    assert response.status_code == 400
+    assert "Choose at most 1 tracks" in response.content.decode()
+
+
+def test_a_cold_public_page_costs_five_queries_per_track_shown(client):
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    learner, shown, hidden = _learner_with_tracks()
+    counts = []
+    for tracks in ([shown.pk], [shown.pk, hidden.pk]):
+        public_profile_update(user=learner, handle="ada", is_public=True, track_ids=tracks)
+        caches["default"].clear()
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/u/ada/").status_code == 200
+        counts.append(len(queries))
+    # Per track shown: the learner's statuses on it, its steps, their prerequisites
+    # (steps, groups) and resources. The rest (the settings, the learner's dashboard
+    # data) does not grow; the tracks shown are at most STEPWISE_PUBLIC_PAGE_TRACKS.
+    assert counts[1] - counts[0] == 5
