@@ -44,6 +44,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("reminders/", include("apps.reminders.urls")),
+    path("staff/curation/", include("apps.curation.urls")),
     path("account/", include("apps.accounts.urls")),
     path("", include("apps.learning.urls")),
     path("", include("apps.linkhealth.urls")),

@@ -85,6 +85,7 @@ LOCAL_APPS = [
     "apps.linkhealth",
     "apps.reminders",
     "apps.learning",
+    "apps.curation",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -264,6 +265,16 @@ REMINDERS_USUAL_HOURS_SOFT_TIME_LIMIT = env.int(
     "REMINDERS_USUAL_HOURS_SOFT_TIME_LIMIT", default=1800
 )
 REMINDERS_USUAL_HOURS_TIME_LIMIT = env.int("REMINDERS_USUAL_HOURS_TIME_LIMIT", default=1860)
+# The curator dashboard's refresh (beat every 15 minutes, editable in admin): a full refresh
+# reads every status and event once; the incremental one only what changed since.
+CURATION_REFRESH_SOFT_TIME_LIMIT = env.int("CURATION_REFRESH_SOFT_TIME_LIMIT", default=1800)
+CURATION_REFRESH_TIME_LIMIT = env.int("CURATION_REFRESH_TIME_LIMIT", default=1860)
+# The dashboard's site charts cover this many weeks; a reminder counts as followed by
+# progress when the learner studies within this many hours of it.
+CURATION_WEEKS = 12
+CURATION_PROGRESS_WINDOW_HOURS = 48
+# Resources listed on the page (those needing attention first); the CSV has them all.
+CURATION_RESOURCES_SHOWN = 50
 # The outbox (apps/core/outbox.py): a task a request enqueues is a row first, published on
 # commit, or by the relay (beat every 30 s, or `manage.py relay_outbox`) while the broker is
 # down. A failed message waits BACKOFF * 2**(n-1) seconds, capped, before its next try.
