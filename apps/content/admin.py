@@ -10,6 +10,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from apps.content.admin_import import article_import_view
+from apps.content.forms import DurationField
 from apps.content.models import ChoiceGroup, Resource, Step, StepResource, Track, TrackChange
 from apps.content.selectors import track_list
 from apps.content.services import (
@@ -63,10 +64,28 @@ class ContentAdmin(admin.ModelAdmin):
             content_revision_bump()
 
 
+class StepInlineForm(forms.ModelForm):
+    estimated_minutes = DurationField(label="Time", help_text="e.g. 45 min, 12 h, 2 weeks")
+
+    class Meta:
+        model = Step
+        fields = ("position", "key", "title", "estimated_minutes", "is_optional", "group")
+        widgets = {
+            "title": forms.TextInput(attrs={"size": 48}),
+            "key": forms.TextInput(attrs={"size": 18}),
+            "position": forms.NumberInput(attrs={"class": "sortable-position"}),
+        }
+
+
 class StepInline(admin.TabularInline):
+    """The track's steps, in order: drag a row, or focus its handle and use the arrow
+    keys, to move it (``stepwise/admin/step_order.js`` renumbers the positions)."""
+
     model = Step
+    form = StepInlineForm
     fields = ("position", "key", "title", "estimated_minutes", "is_optional", "group", "retired_at")
     readonly_fields = ("retired_at",)
+    classes = ("sortable-steps",)
     ordering = ("position", "id")
     extra = 0
     show_change_link = True
@@ -98,6 +117,9 @@ class ChoiceGroupInline(admin.TabularInline):
 
 @admin.register(Track)
 class TrackAdmin(ContentAdmin):
+    class Media:
+        js = ("stepwise/admin/step_order.js",)
+
     list_display = (
         "title",
         "slug",
@@ -187,6 +209,10 @@ class StepAdminForm(forms.ModelForm):
             "prerequisite_groups",
         )
 
+    estimated_minutes = DurationField(
+        label="Estimated time", help_text="e.g. 45 min, 12 h, 1 h 30 min, 2 weeks"
+    )
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         track = cleaned.get("track")
@@ -240,7 +266,7 @@ class StepAdmin(ContentAdmin):
         "track",
         "position",
         "key",
-        "estimated_minutes",
+        "estimated_time",
         "is_optional",
         "group",
         "resource_count",
@@ -259,6 +285,10 @@ class StepAdmin(ContentAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Step]:
         return super().get_queryset(request).annotate(resource_count=Count("step_resources"))
+
+    @admin.display(description="time", ordering="estimated_minutes")
+    def estimated_time(self, step: Step) -> str:
+        return duration(step.estimated_minutes)
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
