@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.utils.http import parse_etags
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from apps.accounts.models import User
 from apps.core.http import site_url
@@ -35,7 +35,7 @@ from apps.learning.public import (
 # --- the public page and badges ---------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def public_page(request: HttpRequest, handle: str) -> HttpResponse:
     """/u/<handle>/: 404 unless the learner made it public, from the moment they do not."""
     page = public_page_for(handle=handle)
@@ -80,7 +80,7 @@ def _badge_svg(label: str, value: str, colour: str) -> str:
     )
 
 
-@require_GET
+@require_safe
 def public_badge(request: HttpRequest, handle: str, track: str) -> HttpResponse:
     """/u/<handle>/<track>.svg, a progress badge for a README, as healthchecks draws its
     status badges: an ETag that moves with the learner's progress (304 when it did not),
@@ -187,7 +187,7 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The feed behind a learner's private URL; 404 once it is replaced or turned off."""
     user = calendar_feed_owner(token=token)

@@ -259,3 +259,11 @@ def test_a_cold_public_page_costs_five_queries_per_track_shown(client):
     # (steps, groups) and resources. The rest (the settings, the learner's dashboard
     # data) does not grow; the tracks shown are at most STEPWISE_PUBLIC_PAGE_TRACKS.
     assert counts[1] - counts[0] == 5
+
+
+def test_head_requests_are_answered_as_gets(client):
+    learner, shown, _ = _learner_with_tracks()
+    public_profile_update(user=learner, handle="ada", is_public=True, track_ids=[shown.pk])
+    assert client.head("/u/ada/").status_code == 200
+    assert client.head("/u/ada/deep-learning.svg")["ETag"]
+    assert client.post("/u/ada/").status_code == 405
