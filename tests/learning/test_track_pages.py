@@ -153,10 +153,11 @@ def test_track_page_query_budget(client, learner, django_assert_num_queries, tra
     slug = _fill(tracks, steps, learner)
     client.force_login(learner)
     # 1 session, 2 user, 3 the versions of what the page shows, 4 the track with its
-    # figures, 5 what changed since the last visit; the progress and step list: 6 link
-    # health of its resources, 7 the learner's statuses and completion, 8 steps with
-    # their choice groups, 9 prerequisites, 10 prerequisite groups, 11 resources
-    with django_assert_num_queries(11):
+    # figures, 5 what changed since the last visit; the progress and step list: 6 the
+    # learner's statuses and completion, 7 steps with their choice groups,
+    # 8 prerequisites, 9 prerequisite groups, 10 resource links with their health,
+    # 11 the learner's notes and steps done elsewhere, 12 their pace
+    with django_assert_num_queries(12):
         client.get(reverse("learning:track", args=[slug]))
     # Again, nothing changed: the progress and the step list come rendered from the cache.
     with django_assert_num_queries(4):
