@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lint-openapi typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-api bench-links bench-reminders bench-load
+.PHONY: help run test lint lint-openapi typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-curator bench-api bench-links bench-reminders bench-load
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ schema: $(VENV)/.installed-dev  ## Regenerate the committed OpenAPI schema (docs
 bench-web: $(VENV)/.installed-dev  ## Learner web benchmark: dashboard and track page on 1,000,000 statuses (PostgreSQL)
 	DATABASE_URL=$${WEB_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stepwise_bench} \
 		$(PY) bench/web_bench.py
+
+bench-curator: $(VENV)/.installed-dev  ## Curator dashboard: a full and an incremental refresh and the page on 1,000,000 statuses (PostgreSQL)
+	DATABASE_URL=$${CURATOR_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench_curator} \
+		$(PY) bench/curator_bench.py
 
 bench-api: $(VENV)/.installed-dev  ## REST API benchmark: gunicorn + PostgreSQL + locust (see bench/RESULTS.md)
 	$(PY) bench/api_bench.py

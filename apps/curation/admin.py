@@ -7,6 +7,10 @@ from apps.curation.models import CuratorDashboard
 
 @admin.register(CuratorDashboard)
 class CuratorDashboardAdmin(admin.ModelAdmin):
+    # Every staff member may open the dashboard (the page checks is_staff alone).
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
     def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return request.user.is_active and request.user.is_staff
 

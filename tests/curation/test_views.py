@@ -59,7 +59,10 @@ def test_staff_see_the_track_funnel_and_resources(staff_client, world):
     assert "<svg" in page and "<script" not in page
 
 
-def test_the_nav_and_the_admin_index_link_to_the_dashboard(staff_client):
+def test_the_nav_and_the_admin_index_link_to_the_dashboard(client, db):
+    # A staff member outside the Curators group, with no model permission.
+    client.force_login(UserFactory(is_staff=True))
+    staff_client = client
     assert DASHBOARD in staff_client.get("/tracks/").content.decode()
     index = staff_client.get(reverse("admin:index")).content.decode()
     assert "Curator dashboard" in index
