@@ -3,7 +3,7 @@
 // next step" highlight and the "jump to my next step" link to match, by the rule the
 // server renders them with (apps/learning/selectors.py, TrackView.next_step): the first
 // step not done or skipped, outside a finished choice group, waiting on nothing. It also
-// keeps the keyboard focus on the step when the clicked control is gone.
+// keeps the keyboard focus on the step, whose clicked control is gone.
 (function () {
   "use strict";
 
@@ -56,13 +56,14 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     showNextStep();
-    // htmx puts the focus back on the control with the same id; when that control is
-    // gone (a "Mark done here too" offer), the step's pressed status button takes it.
+    // The control just pressed is gone (the step is now in its state, which is not
+    // offered again): the focus goes to the step's status, which reads the new one out,
+    // instead of falling to the page. A control still there keeps it (htmx, by its id).
     var row = event.detail && event.detail.target;
-    if (row && row.matches && row.matches("li.step") && document.activeElement === document.body) {
-      var pressed = document.getElementById(row.id);
-      pressed = pressed && pressed.querySelector('button[aria-pressed="true"]');
-      if (pressed) pressed.focus({ preventScroll: true });
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (row && row.matches && row.matches("li.step") && lost) {
+      var status = document.getElementById(row.id.replace(/^step-/, "status-"));
+      if (status) status.focus({ preventScroll: true });
     }
   });
 })();
