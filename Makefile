@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lint-openapi lighthouse typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-curator bench-api bench-links bench-reminders bench-load
+.PHONY: help run test lint lint-openapi typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-curator bench-api bench-links bench-reminders bench-load
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
