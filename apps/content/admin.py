@@ -138,6 +138,17 @@ class TrackAdmin(ContentAdmin):
     inlines = [ChoiceGroupInline, StepInline]
     actions = ["publish", "unpublish"]
     ordering = ("position", "title")
+    readonly_fields = ("history",)
+
+    @admin.display(description="history")
+    def history(self, track: Track) -> str:
+        """Who changed what in the track's steps, and when (what its learners are told)."""
+        if track.pk is None:
+            return "—"
+        url = reverse("admin:content_trackchange_changelist")
+        return format_html(
+            '<a href="{}?track__id__exact={}">Who changed what, and when</a>', url, track.pk
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
         return track_list(published_only=False)
@@ -154,9 +165,9 @@ class TrackAdmin(ContentAdmin):
         if change and formset.model is Step:
             # Steps added or edited in the track's page: their learners are told.
             for step in formset.new_objects:
-                step_saved_record(step=step, created=True)
+                step_saved_record(step=step, created=True, by=request.user)
             for step, fields in formset.changed_objects:
-                step_saved_record(step=step, created=False, changed_fields=fields)
+                step_saved_record(step=step, created=False, changed_fields=fields, by=request.user)
 
     @admin.display(ordering="step_count")
     def steps(self, track: Any) -> int:
@@ -292,7 +303,9 @@ class StepAdmin(ContentAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        step_saved_record(step=obj, created=not change, changed_fields=form.changed_data)
+        step_saved_record(
+            step=obj, created=not change, changed_fields=form.changed_data, by=request.user
+        )
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
@@ -308,7 +321,9 @@ class StepAdmin(ContentAdmin):
                 removed.append(Resource.objects.get(pk=before))
                 added.append(link_form.instance.resource)
         if added or removed:
-            step_links_changed_record(step=form.instance, added=added, removed=removed)
+            step_links_changed_record(
+                step=form.instance, added=added, removed=removed, by=request.user
+            )
 
     @admin.display(description="resources", ordering="resource_count")
     def resource_count(self, step: Any) -> int:
@@ -334,10 +349,14 @@ class StepAdmin(ContentAdmin):
         return [*retiring, *deleted], counts, perms, protected
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        request.step_removal = steps_remove(step_ids=[obj.pk])  # type: ignore[attr-defined]
+        request.step_removal = steps_remove(  # type: ignore[attr-defined]
+            step_ids=[obj.pk], by=request.user
+        )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        removal = steps_remove(step_ids=list(queryset.values_list("pk", flat=True)))
+        removal = steps_remove(
+            step_ids=list(queryset.values_list("pk", flat=True)), by=request.user
+        )
         self._tell_removal(request, removal)
 
     def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> Any:
@@ -386,7 +405,7 @@ class StepAdmin(ContentAdmin):
 
     @admin.action(description="Restore the selected retired steps (with learners' progress)")
     def restore(self, request: HttpRequest, queryset: QuerySet[Step]) -> None:
-        restored = steps_restore(step_ids=queryset.values_list("pk", flat=True))
+        restored = steps_restore(step_ids=queryset.values_list("pk", flat=True), by=request.user)
         self.message_user(
             request, f"{restored} step(s) restored, with learners' progress.", messages.SUCCESS
         )
@@ -449,9 +468,16 @@ class ResourceAdmin(ContentAdmin):
 class TrackChangeAdmin(ReadOnlyAdmin):
     """The history of curators' changes to tracks, as learners are told of them."""
 
-    list_display = ("occurred_at", "track", "kind", "step_title", "detail", "source")
+    list_display = ("occurred_at", "track", "kind", "step_title", "detail", "who")
     list_filter = ("kind", "source", "track")
-    list_select_related = ("track",)
+    list_select_related = ("track", "changed_by")
+
+    @admin.display(description="by", ordering="changed_by__email")
+    def who(self, change: TrackChange) -> str:
+        if change.changed_by is not None:
+            return str(change.changed_by)
+        return change.get_source_display()
+
     search_fields = ("step_title", "step_key", "detail")
     date_hierarchy = "occurred_at"
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -236,6 +237,14 @@ class TrackChange(models.Model):
     #: What changed, in words: the resource added or replaced, the fields edited.
     detail = models.CharField(max_length=300, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN)
+    #: The curator who made it in the admin (none for a roadmap file).
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     occurred_at = models.DateTimeField(db_index=True)
 
     class Meta:

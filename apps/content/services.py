@@ -140,8 +140,10 @@ def _change(
     detail: str = "",
     at: datetime | None = None,
     still_exists: bool = True,
+    by: Any = None,
 ) -> TrackChange:
     return TrackChange(
+        changed_by=by if by is not None and by.is_authenticated else None,
         track_id=step.track_id,
         step_id=step.pk if still_exists else None,
         step_key=step.key,
@@ -168,37 +170,45 @@ def step_saved_record(
     created: bool,
     changed_fields: Iterable[str] = (),
     source: str = TrackChange.Source.ADMIN,
+    by: Any = None,
 ) -> TrackChange | None:
-    """Record a step a curator added, or the fields they changed that learners see (a
-    change of position alone is none). Returns the change kept, if any."""
+    """Record a step a curator (``by``) added, or the fields they changed that learners
+    see (a change of position alone is none). Returns the change kept, if any."""
     if created:
-        change = _change(step, TrackChange.Kind.STEP_ADDED, source=source)
+        change = _change(step, TrackChange.Kind.STEP_ADDED, source=source, by=by)
     else:
         told = [STEP_FIELDS_TOLD[name] for name in STEP_FIELDS_TOLD if name in changed_fields]
         if not told:
             return None
-        change = _change(step, TrackChange.Kind.STEP_CHANGED, source=source, detail=", ".join(told))
+        change = _change(
+            step, TrackChange.Kind.STEP_CHANGED, source=source, detail=", ".join(told), by=by
+        )
     track_changes_record(changes=[change])
     return change
 
 
 def _link_changes(
-    step: Step, *, added: list[str], removed: list[str], source: str, at: datetime
+    step: Step,
+    *,
+    added: list[str],
+    removed: list[str],
+    source: str,
+    at: datetime,
+    by: Any = None,
 ) -> list[TrackChange]:
     """A resource removed and another added on the same step is one replaced."""
+    kind = TrackChange.Kind
     changes = [
-        _change(
-            step, TrackChange.Kind.RESOURCE_REPLACED, source=source, at=at, detail=f"{old} → {new}"
-        )
+        _change(step, kind.RESOURCE_REPLACED, source=source, at=at, detail=f"{old} → {new}", by=by)
         for old, new in zip(removed, added, strict=False)
     ]
     kept = min(len(added), len(removed))
     changes += [
-        _change(step, TrackChange.Kind.RESOURCE_ADDED, source=source, at=at, detail=title)
+        _change(step, kind.RESOURCE_ADDED, source=source, at=at, detail=title, by=by)
         for title in added[kept:]
     ]
     changes += [
-        _change(step, TrackChange.Kind.RESOURCE_REMOVED, source=source, at=at, detail=title)
+        _change(step, kind.RESOURCE_REMOVED, source=source, at=at, detail=title, by=by)
         for title in removed[kept:]
     ]
     return changes
@@ -211,14 +221,16 @@ def step_links_changed_record(
     added: Iterable[Resource],
     removed: Iterable[Resource],
     source: str = TrackChange.Source.ADMIN,
+    by: Any = None,
 ) -> list[TrackChange]:
-    """Record the resources a curator added to a step or took off it."""
+    """Record the resources a curator (``by``) added to a step or took off it."""
     changes = _link_changes(
         step,
         added=[r.title for r in added],
         removed=[r.title for r in removed],
         source=source,
         at=timezone.now(),
+        by=by,
     )
     track_changes_record(changes=changes)
     return changes
@@ -260,7 +272,9 @@ class StepRemoval:
 
 
 @transaction.atomic
-def steps_remove(*, step_ids: Iterable[int], source: str = TrackChange.Source.ADMIN) -> StepRemoval:
+def steps_remove(
+    *, step_ids: Iterable[int], source: str = TrackChange.Source.ADMIN, by: Any = None
+) -> StepRemoval:
     """Take steps out of their tracks without losing anyone's progress.
 
     A step any learner has progress on (or any other data) is *retired*: it disappears
@@ -299,6 +313,7 @@ def steps_remove(*, step_ids: Iterable[int], source: str = TrackChange.Source.AD
                     source=source,
                     at=now,
                     still_exists=pk in retire,
+                    by=by,
                 )
                 for pk in gone
             ]
@@ -308,7 +323,9 @@ def steps_remove(*, step_ids: Iterable[int], source: str = TrackChange.Source.AD
 
 
 @transaction.atomic
-def steps_restore(*, step_ids: Iterable[int], source: str = TrackChange.Source.ADMIN) -> int:
+def steps_restore(
+    *, step_ids: Iterable[int], source: str = TrackChange.Source.ADMIN, by: Any = None
+) -> int:
     """Bring retired steps back into their tracks, with every learner's progress on them.
     Returns how many came back."""
     retired = list(
@@ -320,7 +337,9 @@ def steps_restore(*, step_ids: Iterable[int], source: str = TrackChange.Source.A
     restored = Step.objects.filter(pk__in=[step.pk for step in retired]).update(retired_at=None)
     if restored:
         track_changes_record(
-            changes=[_change(s, TrackChange.Kind.STEP_RESTORED, source=source) for s in retired]
+            changes=[
+                _change(s, TrackChange.Kind.STEP_RESTORED, source=source, by=by) for s in retired
+            ]
         )
         content_revision_bump()
     return restored

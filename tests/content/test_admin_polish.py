@@ -140,3 +140,33 @@ def test_link_health_says_how_to_check_links_when_none_was(staff_client):
     ResourceHealth.objects.create(resource=resource, health=Outcome.OK)
     page = staff_client.get(reverse("linkhealth:dashboard")).content.decode()
     assert "No link has been checked yet" not in page
+
+
+def test_the_track_history_says_who_changed_what_and_when(staff_client):
+    from apps.content.models import TrackChange
+
+    step = StepFactory(title="Old title")
+    url = reverse("admin:content_step_change", args=[step.pk])
+    response = staff_client.post(url, step_form_data(step, title="New title"))
+    assert response.status_code == 302
+
+    change = TrackChange.objects.get(track=step.track)
+    curator = response.wsgi_request.user
+    assert (change.kind, change.detail, change.changed_by) == ("step_changed", "title", curator)
+    page = staff_client.get(reverse("admin:content_track_change", args=[step.track_id]))
+    history = reverse("admin:content_trackchange_changelist")
+    assert f"{history}?track__id__exact={step.track_id}" in page.content.decode()
+    listing = staff_client.get(history, {"track__id__exact": step.track_id}).content.decode()
+    assert curator.email in listing and "New title" in listing
+
+
+def test_a_change_from_a_roadmap_file_says_so(staff_client):
+    from apps.content.models import TrackChange
+    from apps.content.services import steps_remove
+
+    step = StepFactory()
+    steps_remove(step_ids=[step.pk], source=TrackChange.Source.ROADMAP)
+
+    listing = staff_client.get(reverse("admin:content_trackchange_changelist")).content.decode()
+    assert TrackChange.objects.get().changed_by is None
+    assert "Roadmap file" in listing
