@@ -33,15 +33,6 @@ class RefreshState(models.Model):
         return f"refreshed at {self.refreshed_at}"
 
 
-class CuratorDashboard(RefreshState):
-    """The dashboard's entry on the admin index: its link opens the dashboard."""
-
-    class Meta:
-        proxy = True
-        verbose_name = "curator dashboard"
-        verbose_name_plural = "curator dashboard"
-
-
 class LearnerTrackActivity(models.Model):
     """A learner's latest study change (bulk actions left out) in one track: the active
     counts read this, one row per enrollment, instead of every event."""

@@ -62,14 +62,8 @@ def test_staff_see_the_track_funnel_and_resources(staff_client, world):
 def test_the_nav_and_the_admin_index_link_to_the_dashboard(client, db):
     # A staff member outside the Curators group, with no model permission.
     client.force_login(UserFactory(is_staff=True))
-    staff_client = client
-    assert DASHBOARD in staff_client.get("/tracks/").content.decode()
-    index = staff_client.get(reverse("admin:index")).content.decode()
-    assert "Curator dashboard" in index
-    assert (
-        staff_client.get(reverse("admin:curation_curatordashboard_changelist"))["Location"]
-        == DASHBOARD
-    )
+    assert f'href="{DASHBOARD}"' in client.get("/tracks/").content.decode()
+    assert f'href="{DASHBOARD}"' in client.get(reverse("admin:index")).content.decode()
 
 
 def test_step_titles_are_escaped_in_the_svg(staff_client, db):
