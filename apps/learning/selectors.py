@@ -16,9 +16,17 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from apps.accounts.models import User
-from apps.content.models import ChoiceGroup, ContentRevision, Step, StepResource, Track
+from apps.content.models import (
+    ChoiceGroup,
+    ContentRevision,
+    Step,
+    StepResource,
+    Track,
+    TrackChange,
+)
 from apps.content.selectors import GroupOfSteps, groups_of_steps, track_list, track_steps
 from apps.learning.maps import track_map_svg
+from apps.learning.models import TrackVisit
 from apps.linkhealth.models import ResourceHealth
 from apps.linkhealth.outcomes import Outcome
 from apps.progress.models import Enrollment, ProgressEvent, Status, StepNote, StepProgress
@@ -234,6 +242,8 @@ class TrackPage:
         self.version = version
         #: The learner's last progress event (their pace is measured as of it).
         self.last_event = last_event
+        #: The newest change to the track when the learner may not have been told of it.
+        self.unseen_up_to: int | None = None
 
     @cached_property
     def view(self) -> TrackView:
@@ -299,6 +309,16 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
             progress_version=Subquery(events.order_by("-id").values("id")[:1]),
             # A note is emptied, never deleted, so its time only moves forward.
             notes_version=Subquery(notes.order_by("-updated_at").values("updated_at")[:1]),
+            # Curators' changes the learner may not have been told of yet (the changelog
+            # itself is read only when there are).
+            latest_change=Subquery(
+                TrackChange.objects.filter(track_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+            ),
+            seen_change=Subquery(
+                TrackVisit.objects.filter(user_id=learner_id, track_id=OuterRef("pk")).values(
+                    "seen_change_id"
+                )[:1]
+            ),
             broken_links=Subquery(
                 health.filter(health=Outcome.BROKEN)
                 .values("health")
@@ -312,7 +332,14 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
             ),
         )
         .values_list(
-            "pk", "revision", "progress_version", "notes_version", "broken_links", "health_changed"
+            "pk",
+            "revision",
+            "progress_version",
+            "notes_version",
+            "broken_links",
+            "health_changed",
+            "latest_change",
+            "seen_change",
         )
         .first()
     )
@@ -326,7 +353,16 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
         cache.set(key, track, settings.STEPWISE_TRACK_FIGURES_SECONDS)
     # The finish date moves with the learner's day.
     today = _local_today(user) if user is not None and user.is_authenticated else None
-    return TrackPage(track=track, user=user, version=fingerprint((row, today)), last_event=row[2])
+    page = TrackPage(
+        track=track,
+        user=user,
+        # What the learner was told of moves on each visit; the cached parts do not show it.
+        version=fingerprint((row[:6], today)),
+        last_event=row[2],
+    )
+    latest_change, seen_change = row[6] or 0, row[7] or 0
+    page.unseen_up_to = latest_change if latest_change > seen_change else None
+    return page
 
 
 def _local_today(user: User) -> date:

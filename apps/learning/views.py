@@ -83,11 +83,14 @@ def track_detail(request: HttpRequest, slug: str) -> HttpResponse:
     undo = changelog = None
     if request.user.is_authenticated:
         undo = _bulk_undo_offers(request).get(slug)
-        # What curators changed since the last visit: told once, then this visit is the last.
-        changelog = track_changelog_for(user_id=request.user.pk, track_id=page.track.pk)
-        if changelog:
+        # What curators changed since the last visit: told once, then this visit is the
+        # last. Read only when the track changed after what the learner was last told.
+        if page.unseen_up_to is not None:
+            changelog = track_changelog_for(user_id=request.user.pk, track_id=page.track.pk)
             track_changes_seen(
-                user_id=request.user.pk, track_id=page.track.pk, up_to=changelog.last_id
+                user_id=request.user.pk,
+                track_id=page.track.pk,
+                up_to=changelog.last_id if changelog else page.unseen_up_to,
             )
     return render(
         request,

@@ -152,15 +152,15 @@ def test_catalog_query_budget(client, learner, django_assert_num_queries, tracks
 def test_track_page_query_budget(client, learner, django_assert_num_queries, tracks, steps):
     slug = _fill(tracks, steps, learner)
     client.force_login(learner)
-    # 1 session, 2 user, 3 the versions of what the page shows, 4 the track with its
-    # figures, 5 what changed since the last visit; the progress and step list: 6 the
-    # learner's statuses and completion, 7 steps with their choice groups,
-    # 8 prerequisites, 9 prerequisite groups, 10 resource links with their health,
-    # 11 the learner's notes and steps done elsewhere, 12 their pace
-    with django_assert_num_queries(12):
+    # 1 session, 2 user, 3 the versions of what the page shows (and whether curators
+    # changed the track since the learner was last told), 4 the track with its figures;
+    # the progress and step list: 5 the learner's statuses and completion, 6 steps with
+    # their choice groups, 7 prerequisites, 8 prerequisite groups, 9 resource links with
+    # their health, 10 the learner's notes and steps done elsewhere, 11 their pace
+    with django_assert_num_queries(11):
         client.get(reverse("learning:track", args=[slug]))
     # Again, nothing changed: the progress and the step list come rendered from the cache.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         client.get(reverse("learning:track", args=[slug]))
 
 
