@@ -11,7 +11,7 @@ from the source tables, never an increment, so running it twice changes nothing.
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC as utc
 from datetime import date, datetime, timedelta
@@ -303,80 +303,115 @@ def _resources_refresh(*, now: datetime) -> None:
     )
 
 
-def _weeks_refresh(*, weeks: set[date], now: datetime) -> None:
-    """Count every figure of the weeks given again, from their first to their last."""
+@dataclass
+class WeeksToCount:
+    """The weeks whose figures of each kind changed: study (active learners and steps
+    completed), sign-ups, reminders."""
+
+    study: set[date] = field(default_factory=set)
+    joined: set[date] = field(default_factory=set)
+    reminders: set[date] = field(default_factory=set)
+
+    def all(self) -> set[date]:
+        return self.study | self.joined | self.reminders
+
+    def add_everywhere(self, weeks: set[date]) -> None:
+        self.study |= weeks
+        self.joined |= weeks
+        self.reminders |= weeks
+
+    def keep_only(self, weeks: set[date]) -> None:
+        self.study &= weeks
+        self.joined &= weeks
+        self.reminders &= weeks
+
+
+def _weeks_save(
+    weeks: set[date], counted: Mapping[date, tuple[int, ...]], fields: list[str], now: datetime
+) -> None:
+    """Upsert ``fields`` of every week from the first to the last given (zeros where
+    nothing was counted); a week's other figures are left as they are."""
     if not weeks:
         return
-    start, end = _week_bounds(weeks)
-    span = {start.date() + timedelta(weeks=n) for n in range((end - start).days // 7)}
-    figures: dict[date, dict[str, int]] = {week: defaultdict(int) for week in span}
-
-    def week_of(value: datetime) -> date:
-        return week_start(value)
-
-    for week, active, done in (
-        ProgressEvent.objects.study()
-        .filter(occurred_at__gte=start, occurred_at__lt=end, step__retired_at__isnull=True)
-        .annotate(week=TruncWeek("occurred_at", tzinfo=utc))
-        .order_by()
-        .values("week")
-        .annotate(
-            active=Count("user_id", distinct=True),
-            done=Count("pk", filter=Q(to_status=Status.DONE)),
-        )
-        .values_list("week", "active", "done")
-    ):
-        figures[week_of(week)]["active_learners"] = active
-        figures[week_of(week)]["steps_completed"] = done
-    for week, joined in (
-        get_user_model()
-        .objects.filter(date_joined__gte=start, date_joined__lt=end, is_staff=False)
-        .annotate(week=TruncWeek("date_joined", tzinfo=utc))
-        .order_by()
-        .values("week")
-        .annotate(n=Count("pk"))
-        .values_list("week", "n")
-    ):
-        figures[week_of(week)]["new_learners"] = joined
-    window = timedelta(hours=settings.CURATION_PROGRESS_WINDOW_HOURS)
-    progressed = (
-        ProgressEvent.objects.study()
-        .filter(
-            user_id=OuterRef("user_id"),
-            occurred_at__gte=OuterRef("sent_at"),
-            occurred_at__lt=OuterRef("sent_at") + window,
-            step__retired_at__isnull=True,
-        )
-        .order_by()
-    )
-    for week, sent, followed in (
-        ReminderDelivery.objects.filter(
-            status=DeliveryStatus.SENT, kind__in=REMINDER_KINDS, sent_at__gte=start, sent_at__lt=end
-        )
-        .annotate(week=TruncWeek("sent_at", tzinfo=utc), progressed=Exists(progressed))
-        .order_by()
-        .values("week")
-        .annotate(sent=Count("pk"), followed=Count("pk", filter=Q(progressed=True)))
-        .values_list("week", "sent", "followed")
-    ):
-        figures[week_of(week)]["reminders_sent"] = sent
-        figures[week_of(week)]["reminded_progressed"] = followed
-    fields = [
-        "new_learners",
-        "active_learners",
-        "steps_completed",
-        "reminders_sent",
-        "reminded_progressed",
-    ]
+    first, last = min(weeks), max(weeks)
+    span = [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
+    zeros = (0,) * len(fields)
     WeekStats.objects.bulk_create(
         [
-            WeekStats(week=week, refreshed_at=now, **{name: values[name] for name in fields})
-            for week, values in figures.items()
+            WeekStats(
+                week=week,
+                refreshed_at=now,
+                **dict(zip(fields, counted.get(week, zeros), strict=True)),
+            )
+            for week in span
         ],
         update_conflicts=True,
         unique_fields=["week"],
         update_fields=[*fields, "refreshed_at"],
     )
+
+
+def _weeks_refresh(*, weeks: WeeksToCount, now: datetime) -> None:
+    """Count each kind of weekly figure again over the weeks where it changed (from the
+    first such week to the last): a reminder marked sent recounts reminders, not the week's
+    events."""
+    if weeks.study:
+        start, end = _week_bounds(weeks.study)
+        study = {
+            week_start(week): (active, done)
+            for week, active, done in ProgressEvent.objects.study()
+            .filter(occurred_at__gte=start, occurred_at__lt=end, step__retired_at__isnull=True)
+            .annotate(week=TruncWeek("occurred_at", tzinfo=utc))
+            .order_by()
+            .values("week")
+            .annotate(
+                active=Count("user_id", distinct=True),
+                done=Count("pk", filter=Q(to_status=Status.DONE)),
+            )
+            .values_list("week", "active", "done")
+        }
+        _weeks_save(weeks.study, study, ["active_learners", "steps_completed"], now)
+    if weeks.joined:
+        start, end = _week_bounds(weeks.joined)
+        joined = {
+            week_start(week): (n,)
+            for week, n in get_user_model()
+            .objects.filter(date_joined__gte=start, date_joined__lt=end, is_staff=False)
+            .annotate(week=TruncWeek("date_joined", tzinfo=utc))
+            .order_by()
+            .values("week")
+            .annotate(n=Count("pk"))
+            .values_list("week", "n")
+        }
+        _weeks_save(weeks.joined, joined, ["new_learners"], now)
+    if weeks.reminders:
+        start, end = _week_bounds(weeks.reminders)
+        window = timedelta(hours=settings.CURATION_PROGRESS_WINDOW_HOURS)
+        progressed = (
+            ProgressEvent.objects.study()
+            .filter(
+                user_id=OuterRef("user_id"),
+                occurred_at__gte=OuterRef("sent_at"),
+                occurred_at__lt=OuterRef("sent_at") + window,
+                step__retired_at__isnull=True,
+            )
+            .order_by()
+        )
+        reminders = {
+            week_start(week): (sent, followed)
+            for week, sent, followed in ReminderDelivery.objects.filter(
+                status=DeliveryStatus.SENT,
+                kind__in=REMINDER_KINDS,
+                sent_at__gte=start,
+                sent_at__lt=end,
+            )
+            .annotate(week=TruncWeek("sent_at", tzinfo=utc), progressed=Exists(progressed))
+            .order_by()
+            .values("week")
+            .annotate(sent=Count("pk"), followed=Count("pk", filter=Q(progressed=True)))
+            .values_list("week", "sent", "followed")
+        }
+        _weeks_save(weeks.reminders, reminders, ["reminders_sent", "reminded_progressed"], now)
 
 
 @transaction.atomic
@@ -392,6 +427,7 @@ def curation_refresh(*, full: bool = False, now: datetime | None = None) -> Refr
     RefreshState.objects.get_or_create(pk=1)
     state = RefreshState.objects.select_for_update().get(pk=1)
     result = RefreshResult(full=full or state.refreshed_at is None)
+    weeks = WeeksToCount()
     shown = set(weeks_shown(now=now))
     marks = {
         "last_event_id": ProgressEvent.objects.aggregate(m=Max("pk"))["m"] or 0,
@@ -403,7 +439,7 @@ def curation_refresh(*, full: bool = False, now: datetime | None = None) -> Refr
         LearnerTrackActivity.objects.all().delete()
         _activity_refresh(pairs=None)
         result.tracks = set(Track.objects.values_list("pk", flat=True))
-        result.weeks = shown
+        weeks.add_everywhere(shown)
         result.events_read = ProgressEvent.objects.count()
     else:
         pairs: set[tuple[int, int]] = set()
@@ -416,9 +452,9 @@ def curation_refresh(*, full: bool = False, now: datetime | None = None) -> Refr
                 pairs.add((user_id, track_id))
                 # A study change counts in its week, and may follow a reminder sent up to
                 # the window before it, in the week before.
-                result.weeks.add(week_start(occurred_at))
+                weeks.study.add(week_start(occurred_at))
                 window = timedelta(hours=settings.CURATION_PROGRESS_WINDOW_HOURS)
-                result.weeks.add(week_start(occurred_at - window))
+                weeks.reminders |= {week_start(occurred_at), week_start(occurred_at - window)}
         _activity_refresh(pairs=pairs)
         result.tracks |= set(
             TrackChange.objects.filter(
@@ -439,22 +475,24 @@ def curation_refresh(*, full: bool = False, now: datetime | None = None) -> Refr
             sent_at__isnull=False,
         ).values_list("sent_at", flat=True):
             if sent_at is not None:
-                result.weeks.add(week_start(sent_at))
+                weeks.reminders.add(week_start(sent_at))
         for joined in (
             get_user_model()
             .objects.filter(pk__gt=state.last_user_id, pk__lte=marks["last_user_id"])
             .values_list("date_joined", flat=True)
         ):
-            result.weeks.add(week_start(joined))
-        result.weeks |= shown - set(
-            WeekStats.objects.filter(week__in=shown).values_list("week", flat=True)
+            weeks.joined.add(week_start(joined))
+        # A week never counted yet (the first of a new week) is counted in full.
+        weeks.add_everywhere(
+            shown - set(WeekStats.objects.filter(week__in=shown).values_list("week", flat=True))
         )
-        result.weeks &= shown
+        weeks.keep_only(shown)
+    result.weeks = weeks.all()
     if result.tracks:
         _tracks_refresh(track_ids=result.tracks, now=now)
     _track_totals_refresh(now=now)
     _resources_refresh(now=now)
-    _weeks_refresh(weeks=result.weeks, now=now)
+    _weeks_refresh(weeks=weeks, now=now)
     result.duration_ms = int((time.perf_counter() - started) * 1000)
     for name, value in marks.items():
         setattr(state, name, value)

@@ -227,3 +227,29 @@ def test_a_retired_step_is_counted_again_in_its_track(world):
 
     assert not StepStats.objects.filter(step=s2).exists()
     assert ResourceStats.objects.get(resource=world["shared"]).steps == 1
+
+
+def test_a_reminder_marked_sent_after_a_refresh_is_counted_by_the_next(world):
+    learner = UserFactory()
+    delivery = ReminderDelivery.objects.create(
+        user=learner, kind=DeliveryKind.REMINDER, window="w", due_at=timezone.now()
+    )
+    curation_refresh()
+    this_week = week_start(timezone.now())
+    assert WeekStats.objects.get(week=this_week).reminders_sent == 0
+
+    # When the send task marks it sent (its id was read already)
+    delivery.status, delivery.sent_at = DeliveryStatus.SENT, timezone.now()
+    delivery.save()
+    curation_refresh()
+    week = WeekStats.objects.get(week=week_start(delivery.sent_at))
+    assert (week.reminders_sent, week.reminded_progressed) == (1, 0)
+
+    # And when the learner studies after it
+    study(learner, world["steps"]["s1"], Status.DONE)
+    curation_refresh()
+    week = WeekStats.objects.get(week=week_start(delivery.sent_at))
+    assert (week.reminders_sent, week.reminded_progressed) == (1, 1)
+    incremental = snapshot()
+    curation_refresh(full=True)
+    assert snapshot() == incremental
