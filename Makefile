@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lint-openapi typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-curator bench-api bench-links bench-reminders bench-load
+.PHONY: help run test lint lint-openapi lighthouse typecheck pytest migrate worker beat bench constraints schema clean bench-web bench-curator bench-api bench-links bench-reminders bench-load
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,13 +49,22 @@ $(REDOCLY): tools/redocly/package.json
 lint-openapi: $(REDOCLY)  ## Redocly's recommended rules on the committed schema (docs/openapi.yaml)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint docs/openapi.yaml
 
+# Lighthouse from the npm registry into tools/lighthouse/node_modules (once). Its browser
+# test (tests/web/test_lighthouse.py) then runs it offline on Debian's Chromium: no download.
+LIGHTHOUSE := tools/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE): tools/lighthouse/package.json
+	npm install --prefix tools/lighthouse --no-audit --no-fund --no-package-lock --loglevel=error
+	touch $@
+
+lighthouse: $(LIGHTHOUSE)  ## Install Lighthouse for its browser test (make test does)
+
 typecheck: $(VENV)/.installed-dev  ## mypy with the Django and DRF plugins
 	$(BIN)/mypy apps config
 
 pytest: $(VENV)/.installed-dev  ## The test suite only
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint lint-openapi typecheck pytest  ## Lint, type checks and the whole test suite
+test: lint lint-openapi typecheck lighthouse pytest  ## Lint, type checks and the whole test suite
 
 # tests/api/test_schema.py (part of `make test`) fails when code and this file disagree.
 schema: $(VENV)/.installed-dev  ## Regenerate the committed OpenAPI schema (docs/openapi.yaml)
