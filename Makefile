@@ -80,6 +80,7 @@ bench-curator: $(VENV)/.installed-dev  ## Curator dashboard: a full and an incre
 		$(PY) bench/curator_bench.py
 
 bench-api: $(VENV)/.installed-dev  ## REST API benchmark: gunicorn + PostgreSQL + locust (see bench/RESULTS.md)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) bench/api_bench.py
 
 bench-load: $(VENV)/.installed-dev  ## Load benchmark: 200 users on web + API under production (gunicorn, Redis, Celery), then a Redis outage
