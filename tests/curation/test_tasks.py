@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
@@ -6,10 +8,14 @@ from apps.curation.models import TrackStats
 from apps.curation.tasks import curation_refresh_task
 
 
-def test_the_beat_refreshes_every_15_minutes_within_time_limits(db):
-    task = PeriodicTask.objects.get(task="apps.curation.tasks.curation_refresh_task")
-    assert task.enabled
-    assert (task.interval.every, task.interval.period) == (15, "minutes")
+def test_the_beat_refreshes_every_15_minutes_and_in_full_nightly_within_time_limits(db):
+    tasks = PeriodicTask.objects.filter(task="apps.curation.tasks.curation_refresh_task")
+    incremental = tasks.get(interval__isnull=False)
+    assert incremental.enabled and json.loads(incremental.kwargs) == {}
+    assert (incremental.interval.every, incremental.interval.period) == (15, "minutes")
+    nightly = tasks.get(crontab__isnull=False)
+    assert nightly.enabled and json.loads(nightly.kwargs) == {"full": True}
+    assert (nightly.crontab.hour, nightly.crontab.minute) == ("3", "30")
     assert curation_refresh_task.acks_late
     assert curation_refresh_task.soft_time_limit == settings.CURATION_REFRESH_SOFT_TIME_LIMIT
     assert curation_refresh_task.time_limit == settings.CURATION_REFRESH_TIME_LIMIT
