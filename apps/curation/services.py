@@ -5,7 +5,9 @@ sign-ups and track changes after the marks ``RefreshState`` keeps, and recompute
 tracks and weeks they touch. What depends on the clock or on small tables is recomputed
 every run: the active counts (from ``LearnerTrackActivity``, one row per enrollment, not
 per event) and the resources (one row each). Every write is an upsert of figures counted
-from the source tables, never an increment, so running it twice changes nothing.
+from the source tables, never an increment, so running it twice changes nothing. What the
+marks cannot see (an event committed after a run under an id taken before it, content edited
+in bulk) waits for the nightly full refresh (migration 0004).
 """
 
 import statistics

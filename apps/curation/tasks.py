@@ -13,6 +13,6 @@ from apps.curation import services
     time_limit=settings.CURATION_REFRESH_TIME_LIMIT,
 )
 def curation_refresh_task(full: bool = False) -> int:
-    """Every 15 minutes (beat) and on a curator's request: bring the figures up to date.
-    Incremental and idempotent, so a redelivery only finds nothing new."""
+    """Every 15 minutes (beat) and on a curator's request: bring the figures up to date;
+    nightly with ``full`` (beat). Idempotent, so a redelivery only finds nothing new."""
     return services.curation_refresh(full=full).events_read
