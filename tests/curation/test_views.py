@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -148,3 +149,14 @@ def test_the_page_costs_the_same_queries_whatever_the_data(
     curation_refresh()
     with django_assert_num_queries(7):
         assert staff_client.get(DASHBOARD).status_code == 200
+
+
+def test_the_page_runs_under_the_strict_csp(staff_client, world):
+    curation_refresh()
+
+    response = staff_client.get(DASHBOARD)
+    page = response.content.decode()
+
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "<script" not in page.split("</header>", 1)[1]  # charts are SVG, no script
+    assert not re.findall(r"<[^>]+\s(on[a-z]+|style)=", page)
