@@ -76,7 +76,7 @@ def funnel(*, track_id: int) -> list[FunnelRow]:
     most skip marked (none when nobody stalls or skips)."""
     rows = list(
         StepStats.objects.filter(track_id=track_id, step__retired_at__isnull=True)
-        .select_related("step")
+        .select_related("step", "step__group")
         .order_by("step__position", "step__pk")
     )
     top_stalled = max((row.stalled for row in rows), default=0)

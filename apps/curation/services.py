@@ -75,29 +75,48 @@ def _week_bounds(weeks: Iterable[date]) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _current_steps(track_ids: Iterable[int]) -> dict[int, list[int]]:
-    """Each track's current steps in order."""
-    ordered: dict[int, list[int]] = {track_id: [] for track_id in track_ids}
-    for step_id, track_id in (
+def _current_steps(track_ids: Iterable[int]) -> dict[int, list[tuple[int, int | None]]]:
+    """Each track's current steps in order, with their choice group."""
+    ordered: dict[int, list[tuple[int, int | None]]] = {track_id: [] for track_id in track_ids}
+    for step_id, track_id, group_id in (
         Step.objects.current()
         .filter(track_id__in=list(ordered))
         .order_by("track_id", "position", "id")
-        .values_list("pk", "track_id")
+        .values_list("pk", "track_id", "group_id")
     ):
-        ordered[track_id].append(step_id)
+        ordered[track_id].append((step_id, group_id))
     return ordered
 
 
-def _median_gaps(track_steps: dict[int, list[int]]) -> dict[int, int]:
-    """Per step, the median seconds from finishing the previous step to finishing it, over
-    the learners who finished both in that order."""
-    previous: dict[int, int] = {}
+def _previous_units(track_steps: dict[int, list[tuple[int, int | None]]]) -> dict[int, list[int]]:
+    """Per step, the steps of the unit before it: the step before, or all the alternatives
+    of the choice group before (a group is one unit, where its first alternative stands;
+    its alternatives all follow the unit before the group)."""
+    previous: dict[int, list[int]] = {}
     for steps in track_steps.values():
-        previous.update(zip(steps[1:], steps[:-1], strict=True))
+        units: list[list[int]] = []
+        unit_of: dict[object, int] = {}
+        for step_id, group_id in steps:
+            key: object = ("group", group_id) if group_id else ("step", step_id)
+            if key not in unit_of:
+                unit_of[key] = len(units)
+                units.append([])
+            units[unit_of[key]].append(step_id)
+        for n, unit in enumerate(units[1:], start=1):
+            for step_id in unit:
+                previous[step_id] = units[n - 1]
+    return previous
+
+
+def _median_gaps(track_steps: dict[int, list[tuple[int, int | None]]]) -> dict[int, int]:
+    """Per step, the median seconds from finishing the unit before it (a step, or a choice
+    group: its last finished alternative) to finishing it, over the learners who finished
+    both in that order."""
+    previous = _previous_units(track_steps)
     finished: dict[int, dict[int, datetime]] = defaultdict(dict)
     rows = (
         StepProgress.objects.filter(
-            step_id__in=[step for steps in track_steps.values() for step in steps],
+            step_id__in=[step for steps in track_steps.values() for step, _ in steps],
             status=Status.DONE,
             completed_at__isnull=False,
         )
@@ -110,7 +129,9 @@ def _median_gaps(track_steps: dict[int, list[int]]) -> dict[int, int]:
     gaps: dict[int, list[float]] = defaultdict(list)
     for done in finished.values():
         for step_id, completed_at in done.items():
-            before = done.get(previous.get(step_id, 0))
+            before = max(
+                (done[step] for step in previous.get(step_id, ()) if step in done), default=None
+            )
             if before is not None and completed_at >= before:
                 gaps[step_id].append((completed_at - before).total_seconds())
     return {step_id: int(statistics.median(values)) for step_id, values in gaps.items()}
@@ -119,7 +140,7 @@ def _median_gaps(track_steps: dict[int, list[int]]) -> dict[int, int]:
 def _tracks_refresh(*, track_ids: set[int], now: datetime) -> None:
     """The funnel, the median gaps and the completed count of each track given."""
     track_steps = _current_steps(track_ids)
-    all_steps = [step for steps in track_steps.values() for step in steps]
+    all_steps = [step for steps in track_steps.values() for step, _ in steps]
     counts = {
         row["step_id"]: row
         for row in StepProgress.objects.filter(step_id__in=all_steps)
@@ -148,7 +169,7 @@ def _tracks_refresh(*, track_ids: set[int], now: datetime) -> None:
                 refreshed_at=now,
             )
             for track_id, steps in track_steps.items()
-            for step_id in steps
+            for step_id, _ in steps
         ],
         update_conflicts=True,
         unique_fields=["step"],

@@ -28,10 +28,11 @@ def study(user, step, status, *, days_ago: float = 0.0, hours: float = 0.0) -> N
 
 @pytest.fixture
 def world(db):
-    """A small Stepwise: one track of three current steps, a retired one and a choice
-    group of two; a second track sharing a resource; four learners.
+    """A small Stepwise: one track of current steps (two, a choice group of two, an
+    optional one), a retired one; a second track sharing a resource; four learners.
 
-    - ada finished every step (one alternative of the group) a day ago: complete;
+    - ada finished every step (one alternative of the group, and the optional last step)
+      a day ago: complete;
     - bob finished step 1 and skipped step 2, ten days ago;
     - cy started step 1 forty days ago and stalls there;
     - a retired step has ada's progress, which never counts.
@@ -42,7 +43,8 @@ def world(db):
     group = ChoiceGroup.objects.create(track=track, key="pick", title="Pick one", required=1)
     s3a = StepFactory(track=track, key="s3a", title="PyTorch", position=3, group=group)
     s3b = StepFactory(track=track, key="s3b", title="JAX", position=4, group=group)
-    old = StepFactory(track=track, key="old", title="Old step", position=5)
+    s4 = StepFactory(track=track, key="s4", title="Ship it", position=5, is_optional=True)
+    old = StepFactory(track=track, key="old", title="Old step", position=6)
     other = TrackFactory(slug="other", title="Other")
     o1 = StepFactory(track=other, key="o1", title="Other one", position=1)
     shared = ResourceFactory(title="Shared", url="https://example.com/shared")
@@ -55,6 +57,7 @@ def world(db):
     study(ada, s1, Status.DONE, days_ago=1, hours=-3)
     study(ada, s2, Status.DONE, days_ago=1, hours=-1)
     study(ada, s3a, Status.DONE, days_ago=1)
+    study(ada, s4, Status.DONE, days_ago=1, hours=1)
     study(ada, old, Status.DONE, days_ago=1)
     study(bob, s1, Status.DONE, days_ago=10)
     study(bob, s2, Status.SKIPPED, days_ago=10)
@@ -69,7 +72,7 @@ def world(db):
     return {
         "track": track,
         "other": other,
-        "steps": {"s1": s1, "s2": s2, "s3a": s3a, "s3b": s3b, "old": old, "o1": o1},
+        "steps": {"s1": s1, "s2": s2, "s3a": s3a, "s3b": s3b, "s4": s4, "old": old, "o1": o1},
         "shared": shared,
         "lonely": lonely,
         "learners": {"ada": ada, "bob": bob, "cy": cy},

@@ -79,6 +79,7 @@ def test_the_funnel_counts_each_current_step_and_leaves_retired_steps_out(world)
         steps["s2"].pk: (2, 1, 1, 0),
         steps["s3a"].pk: (1, 1, 0, 0),
         steps["s3b"].pk: (0, 0, 0, 0),
+        steps["s4"].pk: (1, 1, 0, 0),
     }
 
 
@@ -89,8 +90,11 @@ def test_the_median_gap_is_the_time_between_finishing_consecutive_steps(world):
     steps = world["steps"]
     assert gaps[steps["s1"].pk] is None
     assert gaps[steps["s2"].pk] == 2 * 3600  # ada: 2 h between step 1 and step 2
+    # The alternatives of a choice group both follow step 2; the step after the group
+    # follows whichever alternative the learner finished.
     assert gaps[steps["s3a"].pk] == 3600
-    assert gaps[steps["s3b"].pk] is None  # after s3a in order, nobody finished it
+    assert gaps[steps["s3b"].pk] is None  # nobody finished it
+    assert gaps[steps["s4"].pk] == 3600
 
 
 def test_resource_figures_count_use_skips_and_reports(world):
@@ -111,11 +115,11 @@ def test_weeks_count_new_and_active_learners_and_completed_steps(world):
     assert len(weeks) == 12
     this_week = week_start(timezone.now())
     assert weeks[this_week].new_learners == 4  # ada, bob, cy and the reporter joined now
-    assert sum(w.steps_completed for w in weeks.values()) == 4  # the retired step's is left out
+    assert sum(w.steps_completed for w in weeks.values()) == 5  # the retired step's is left out
     now = timezone.now()
     expected: dict = {}
     for who, moments in (
-        ("ada", [now - timedelta(days=1, hours=h) for h in (3, 1, 0)]),
+        ("ada", [now - timedelta(days=1, hours=h) for h in (3, 1, 0, -1)]),
         ("bob", [now - timedelta(days=10)]),
         ("cy", [now - timedelta(days=40)]),
     ):

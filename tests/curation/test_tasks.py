@@ -23,10 +23,10 @@ def test_the_beat_refreshes_every_15_minutes_and_in_full_nightly_within_time_lim
 
 
 def test_the_task_and_the_command_refresh_the_figures(world, capsys):
-    assert curation_refresh_task.delay().get() == 7  # every event, the first time
+    assert curation_refresh_task.delay().get() == 8  # every event, the first time
 
     call_command("refresh_curation")
     assert "Incremental refresh: 0 events read, 0 tracks" in capsys.readouterr().out
     call_command("refresh_curation", "--full")
-    assert "Full refresh: 7 events read, 2 tracks" in capsys.readouterr().out
+    assert "Full refresh: 8 events read, 2 tracks" in capsys.readouterr().out
     assert TrackStats.objects.get(track=world["track"]).completed == 1

@@ -55,6 +55,8 @@ def test_staff_see_the_track_funnel_and_resources(staff_client, world):
     assert "Machine learning" in page
     assert "Python" in page and "(most stall)" in page and "(most skip)" in page
     assert "Old step" not in page  # retired
+    assert "PyTorch <small>(one choice of “Pick one”)</small>" in page
+    assert "Ship it <small>(optional)</small>" in page
     assert "Shared" in page and "broken" in page
     assert "2 (1 open)" in page
     assert "<svg" in page and "<script" not in page
