@@ -46,3 +46,21 @@ def test_op_ids_of_earlier_syncs_stay_duplicates(alice, track):
         ("duplicate", None),
         ("rejected", "op_id_reused"),
     ]
+
+
+def test_deleting_the_account_deletes_its_receipts(alice, bob, track):
+    step = track.steps.get(key="s0")
+    when = timezone.now() - timedelta(minutes=5)
+    for learner in (alice, bob):
+        operation = {
+            "op_id": str(uuid.uuid4()),
+            "step": step.pk,
+            "status": "done",
+            "occurred_at": when.isoformat(),
+        }
+        learner.post("progress/sync/", {"operations": [operation]})
+    assert SyncReceipt.objects.count() == 2
+
+    alice.user.delete()
+
+    assert list(SyncReceipt.objects.values_list("user_id", flat=True)) == [bob.user.pk]
