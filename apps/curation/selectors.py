@@ -145,7 +145,7 @@ def step_stats_all() -> Iterator[StepStats]:
     """Every current step's figures, for the CSV (streamed)."""
     return (
         StepStats.objects.filter(step__retired_at__isnull=True)
-        .select_related("step", "track")
+        .select_related("step", "step__group", "track")
         .order_by("track__position", "track__pk", "step__position", "step__pk")
         .iterator(chunk_size=2000)
     )

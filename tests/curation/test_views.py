@@ -93,7 +93,10 @@ def test_csv_exports_hold_each_table(staff_client, world):
     assert tracks[0] == ["track", "title", "enrolled", "active_7d", "active_30d", "completed"]
     assert ["ml", "Machine learning", "3", "1", "2", "1"] in tracks
     steps = _csv(staff_client.get("/staff/curation/steps.csv"))
-    assert ["ml", "s2", "Numpy", "2", "1", "1", "0", "7200"] in steps
+    assert steps[0][3:5] == ["choice_group", "optional"]
+    assert ["ml", "s2", "Numpy", "", "no", "2", "1", "1", "0", "7200"] in steps
+    assert ["ml", "s3a", "PyTorch", "pick", "no", "1", "1", "0", "0", "3600"] in steps
+    assert ["ml", "s4", "Ship it", "", "yes", "1", "1", "0", "0", "3600"] in steps
     assert not [row for row in steps if row[1] == "old"]
     resources = _csv(staff_client.get("/staff/curation/resources.csv"))
     assert resources[1][:5] == ["https://example.com/shared", "Shared", "2", "2", "broken"]
