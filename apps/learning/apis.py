@@ -6,7 +6,7 @@ from typing import Any
 
 from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -199,17 +199,16 @@ class TrackDetailApi(APIView):
         learner also each step's status and the track's progress."""
         learner_id = request.user.pk if request.user.is_authenticated else 0
         # 1 query for the version of the answer; an answer built for it is served again
-        # from this process's memo while it holds (a status change, a content change or a
-        # new learner on the track moves it on).
+        # from the shared cache while it holds (a status change, a content change or a new
+        # learner on the track moves it on), as the web keeps a learner's page parts.
         version = track_detail_version(slug=slug, learner_id=learner_id)
         if version is None:
             raise Http404
-        memo = caches["fragments"]
         key = version.cache_key(learner_id)
-        data = memo.get(key)
+        data = cache.get(key)
         if data is None:
             data = _track_detail_data(request, slug)
-            memo.set(key, data, settings.STEPWISE_LEARNER_FRAGMENT_SECONDS)
+            cache.set(key, data, settings.STEPWISE_LEARNER_FRAGMENT_SECONDS)
         return etag_response(request, data)
 
 
