@@ -154,13 +154,13 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split("://", 1)[0]
 SOCIALACCOUNT_ONLY = False
 # Links in allauth's emails use the site's public scheme (SITE_URL), not the request's.
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+# Sign-up also asks for the time zone (the browser's is suggested).
+ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupTimezoneForm"
 # Staff (and any learner who wants it) can add an authenticator app, with recovery codes.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Stepwise"
 # Mobile apps sign in through allauth headless (/_allauth/app/v1/...).
 HEADLESS_CLIENTS = ("app",)
-# Sign-up also asks for the time zone (the browser's is suggested).
-ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupTimezoneForm"
 HEADLESS_ONLY = False
 # The sign-in API's OpenAPI document, at /_allauth/openapi.json (and .yaml), trimmed to the
 # routes Stepwise offers (apps/core/headless_spec.py); shown in Swagger UI at /api/docs/auth/.
@@ -223,13 +223,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# Served at the site's root by WhiteNoise: /favicon.ico, which some clients ask for blindly.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # --- celery -----------------------------------------------------------------
 # Without REDIS_URL, tasks run eagerly in-process so the app needs nothing but Python.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-# Served at the site's root by WhiteNoise: /favicon.ico, which some clients ask for blindly.
-WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
