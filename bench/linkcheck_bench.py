@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/linkcheck_bench.py            # every contender, one run
     .venv/bin/python bench/linkcheck_bench.py --only stepwise
+    .venv/bin/python bench/linkcheck_bench.py --only lychee,stepwise   # same run, in order
 
 Hosts are 127.0.0.1 ... 127.0.0.50 (all loopback on Linux), one port, served by one
 asyncio process started here. Per host: 100 URLs in a fixed mix of outcomes. With a
@@ -158,6 +159,8 @@ class Server:
             "max_in_flight_per_host": max(self.max_in_flight.values(), default=0),
             "first_at": self.first_at,
             "last_at": self.last_at,
+            # The server is one Python process: under load it can be what everyone waits for.
+            "cpu_s": round(time.process_time(), 2),
         }
         print(json.dumps(stats), flush=True)
 
@@ -268,6 +271,7 @@ def run_stepwise(processes: int) -> dict[str, object]:
     threading.Thread(target=lambda: log.extend(worker.stderr or []), daemon=True).start()
     try:
         pool = children_of(worker.pid)
+        idle = max((process_peak_mb(pid) for pid in pool), default=0.0)
         run, chunks = link_check_run_create(kind="command", resource_ids=ids)
         cpu_before = sum(process_cpu_s(pid) for pid in [worker.pid, *pool])
         started_at = time.time()
@@ -299,6 +303,7 @@ def run_stepwise(processes: int) -> dict[str, object]:
         "peak_mb": max(peaks.values(), default=0.0),
         "peak_mb_each": sorted(peaks.values()),
         "worker_main_peak_mb": main_peak,
+        "pool_idle_peak_mb": round(idle, 1),  # before the first chunk
         "processes": len(pool),
         "chunks": len(chunks),
         "outcomes": outcomes,
@@ -458,6 +463,8 @@ def run_lychee() -> dict[str, object]:
 
 # --- driver ---------------------------------------------------------------------------------
 
+CONTENDERS = ("lychee", "stepwise", "checker", "linkchecker", "sequential")
+
 
 def child(mode: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
     proc = subprocess.run(
@@ -490,7 +497,11 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--only", choices=["stepwise", "checker", "lychee", "linkchecker", "sequential"]
+        "--only",
+        type=lambda value: value.split(","),
+        help="contenders to run, comma-separated, in this order: "
+        + ",".join(CONTENDERS)
+        + " (all by default)",
     )
     parser.add_argument("--sequential-limit", type=int, default=300)
     parser.add_argument("--lc-threads", type=int, default=200)
@@ -534,9 +545,9 @@ def main() -> None:
         f"{HOSTS * PER_HOST} URLs over {HOSTS} hosts, {DELAY * 1000:.0f} ms per answer; "
         f"lower bound {bound:.2f} s (per-host cap {per_host}, global cap {concurrency})"
     )
-    modes = (
-        [args.only] if args.only else ["lychee", "stepwise", "checker", "linkchecker", "sequential"]
-    )
+    modes = args.only or list(CONTENDERS)
+    if unknown := set(modes) - set(CONTENDERS):
+        parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     report: dict[str, object] = {"bound_s": bound, "cpus": os.cpu_count()}
     for mode in modes:
         server = subprocess.Popen(

@@ -382,6 +382,9 @@ class LinkChecker:
     ) -> dict[str, CheckResult]:
         """Check each distinct URL once; ``on_result`` hears of each as soon as it is done.
 
+        Returns the results by URL, unless ``on_result`` is given: then it alone gets them,
+        and none is kept here (a worker's memory stays flat over a chunk of thousands).
+
         Each host's URLs are taken in order by a few workers of its own (twice the
         per-host cap, so a URL waiting out a backoff leaves its slot to the next),
         rather than one task per URL: thousands of tasks queued at the gates would
@@ -397,8 +400,9 @@ class LinkChecker:
             while queue:
                 url = queue.popleft()
                 result = await self.check(url)
-                results[url] = result
-                if on_result is not None:
+                if on_result is None:
+                    results[url] = result
+                else:
                     on_result(result)
 
         workers_per_host = 2 * max(1, self.config.per_host)

@@ -193,19 +193,19 @@ def test_chunk_that_dies_is_retried_without_checking_a_link_twice(farm, link_set
         kind=LinkCheckRun.Kind.SCHEDULED, resource_ids=[r.pk for r in resources], chunk_size=6
     )
     link_settings.LINK_CHECK_RECORD_BATCH_SIZE = 1
-    real_record = services.link_checks_record
+    real_record = services._checks_record
     recorded = []
 
     def dies_on_the_third(**kwargs):
         if len(recorded) == 2:
             raise ConnectionError("worker lost its database")
-        recorded.extend(result.url for _, result in kwargs["checked"])
+        recorded.extend(result.url for _, _, result in kwargs["checked"])
         return real_record(**kwargs)
 
-    monkeypatch.setattr(services, "link_checks_record", dies_on_the_third)
+    monkeypatch.setattr(services, "_checks_record", dies_on_the_third)
     with pytest.raises(ConnectionError):
         services.link_chunk_check(run_id=run.pk, chunk=0)
-    monkeypatch.setattr(services, "link_checks_record", real_record)
+    monkeypatch.setattr(services, "_checks_record", real_record)
     hits_after_death = {n: farm.hit_count(f"/p{n}") for n in range(6)}
 
     # The retry checks only what the dead attempt had not recorded.
