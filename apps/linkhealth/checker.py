@@ -27,6 +27,7 @@ import ipaddress
 import math
 import queue
 import random
+import re
 import socket
 import threading
 import time
@@ -268,11 +269,18 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
+#: One pass over the body for every marker (bytes: ASCII case folding, as bytes.lower()).
+_CHALLENGE_PATTERN = re.compile(b"|".join(map(re.escape, CHALLENGE_MARKERS)), re.IGNORECASE)
+
+
 def looks_like_challenge(headers: Mapping[str, str], body: bytes) -> bool:
     if headers.get("cf-mitigated", "").lower() == "challenge":
         return True
-    lowered = body[:16384].lower()
-    return any(marker in lowered for marker in CHALLENGE_MARKERS)
+    return _CHALLENGE_PATTERN.search(body, 0, 16384) is not None
+
+
+#: urlsplit is pure and each URL is split several times per request (host, port, scheme).
+_urlsplit = functools.lru_cache(maxsize=4096)(urlsplit)
 
 
 def _same_url(a: str, b: str) -> bool:
@@ -393,7 +401,7 @@ class LinkChecker:
         results: dict[str, CheckResult] = {}
         by_host: dict[str, collections.deque[str]] = {}
         for url in dict.fromkeys(urls):
-            host = (urlsplit(url).hostname or "").lower()
+            host = (_urlsplit(url).hostname or "").lower()
             by_host.setdefault(host, collections.deque()).append(url)
 
         async def worker(queue: collections.deque[str]) -> None:
@@ -541,7 +549,7 @@ class LinkChecker:
         return result
 
     async def _request_head_then_get(self, url: str) -> Answer:
-        host = (urlsplit(url).hostname or "").lower()
+        host = (_urlsplit(url).hostname or "").lower()
         gate = self._gate(host)
         # GET by default: one request per link whatever the server makes of HEAD (many
         # refuse it, some answer it wrongly), and the body is what tells a bot challenge
@@ -560,7 +568,7 @@ class LinkChecker:
     # --- one request, with retries -----------------------------------------------------
 
     async def _request(self, url: str, method: str) -> Answer:
-        parts = urlsplit(url)
+        parts = _urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in {"http", "https"}:
             raise RefusedError(f"not an http or https URL: {url}")
@@ -820,12 +828,8 @@ def check_urls_in_batches(
                 if isinstance(item, BaseException):
                     raise item
                 batch.append(cast(CheckResult, item))
-                left = closes_at - time.monotonic()
-                if len(batch) >= size or left <= 0:
-                    break
-                try:
-                    item = results.get(timeout=left)
-                except queue.Empty:
+                item = _batch_next(results, batch, size, closes_at)
+                if item is None:
                     break
             if batch:
                 yield batch
@@ -836,6 +840,26 @@ def check_urls_in_batches(
             with contextlib.suppress(RuntimeError):  # the loop has just closed
                 loop.call_soon_threadsafe(task.cancel)
         thread.join()
+
+
+#: How often a batch being filled looks for new results: waking for every result would
+#: take the GIL from the loop's thread a thousand times a chunk.
+_BATCH_POLL_SECONDS = 0.02
+
+
+def _batch_next(
+    results: queue.Queue[object], batch: list[CheckResult], size: int, closes_at: float
+) -> object | None:
+    """The next item for a batch, or None when the batch is full or its time is up."""
+    while len(batch) < size:
+        try:
+            return results.get_nowait()
+        except queue.Empty:
+            left = closes_at - time.monotonic()
+            if left <= 0:
+                return None
+            time.sleep(min(left, _BATCH_POLL_SECONDS))
+    return None
 
 
 def check_url(url: str, config: CheckerConfig | None = None) -> CheckResult:
