@@ -5,6 +5,7 @@ import logging
 import re
 from email import quoprimime
 from email.utils import formatdate, make_msgid
+from html import escape as html_escape
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
@@ -203,15 +204,35 @@ def _split(rendered: str) -> list[str | int]:
 
 
 def _fill(compiled: list[list[str | int]], shown: list[Any]) -> tuple[str, str, str]:
+    # Each value rendered once per context, as the template engine would: a plain string is
+    # itself (escaped in HTML); an int is localized, remembered per language.
+    language = translation.get_language()
+    as_text = [_rendered(value, _TEXT, language) for value in shown]
+    as_html = [_rendered(value, _HTML, language) for value in shown]
     subject, text, html = (
-        "".join(
-            piece if isinstance(piece, str) else render_value_in_context(shown[piece], context)
-            for piece in pieces
-        )
-        for pieces, context in zip(compiled, (_TEXT, _TEXT, _HTML), strict=True)
+        "".join([piece if piece.__class__ is str else values[piece] for piece in pieces])  # type: ignore[index]
+        for pieces, values in zip(compiled, (as_text, as_text, as_html), strict=True)
     )
     # The subject was made one line with the markers in; a value may not add a line.
     return " ".join(subject.split()), text, html
+
+
+_ints_rendered: dict[tuple[int, bool, str | None], str] = {}
+
+
+def _rendered(value: Any, context: Context, language: str | None) -> str:
+    kind = value.__class__
+    if kind is str:
+        return html_escape(value) if context.autoescape else value
+    if kind is int:
+        key = (value, context.autoescape, language)
+        rendered = _ints_rendered.get(key)
+        if rendered is None:
+            if len(_ints_rendered) >= _SHAPES_MAX:
+                _ints_rendered.clear()
+            rendered = _ints_rendered[key] = render_value_in_context(value, context)
+        return rendered
+    return render_value_in_context(value, context)
 
 
 class ReminderEmail(EmailMultiAlternatives):
@@ -261,9 +282,10 @@ class ReminderEmail(EmailMultiAlternatives):
 def _header(name: str, value: Any, encoding: str) -> str:
     """One header, checked and encoded as Django does, folded at spaces to 78 characters a
     line where it can be."""
-    name, encoded = forbid_multi_line_headers(name, value, encoding)
-    if str(value).isascii():
-        encoded = str(value)  # nothing to encode (Django's Header() would only fold it)
+    encoded = str(value)
+    if not encoded.isascii() or "\n" in encoded or "\r" in encoded:
+        name, encoded = forbid_multi_line_headers(name, value, encoding)
+    # else: nothing to encode (Django's Header() would only fold it)
     words = f"{name}: {encoded}".replace("\n ", " ").split(" ")
     lines, line = [], words[0]
     for word in words[1:]:

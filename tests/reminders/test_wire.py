@@ -78,3 +78,50 @@ def test_anything_but_a_plain_reminder_is_left_to_django():
     email.attach_alternative("<p>Body</p>", "text/html")
 
     assert email.message()["Cc"] == "b@example.org"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ada@example.org",
+        "Ada.Lovelace+reminders@Mail.Example.COM",
+        "a_b-c@sub-1.example.org",
+        "Stepwise <reminders@stepwise.example>",
+        '"Lovelace, Ada" <ada@example.org>',
+        "José <jose@example.org>",
+        "jose@exämple.org",
+        "ada..b@example.org",
+        "ada@-bad.example.org",
+    ],
+)
+def test_an_address_is_sanitized_and_quoted_as_django_and_smtplib_do(address):
+    import smtplib
+
+    from django.core.mail.message import sanitize_address
+
+    from apps.core.mail import _quote, address_sanitize
+
+    try:
+        expected = sanitize_address(address, "utf-8")
+    except ValueError:
+        with pytest.raises(ValueError):
+            address_sanitize(address, "utf-8")
+        return
+    assert address_sanitize(address, "utf-8") == expected
+    assert _quote(expected) == smtplib.quoteaddr(expected)
+
+
+def test_a_token_is_what_djangos_timestamp_signer_makes(settings):
+    from unittest import mock
+
+    from django.core import signing
+
+    from apps.reminders.tokens import UNSUBSCRIBE_SALT, token_make, token_read
+
+    with mock.patch("time.time", return_value=1_750_000_000.5):
+        expected = signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).sign("42")
+        assert token_make(user_id=42, salt=UNSUBSCRIBE_SALT) == expected
+    settings.SECRET_KEY = "another secret, another key"
+    token = token_make(user_id=42, salt=UNSUBSCRIBE_SALT)
+    assert signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).unsign(token) == "42"
+    assert token_read(token=token, salt=UNSUBSCRIBE_SALT) == 42
