@@ -517,6 +517,11 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=5, help="Stepwise's Celery worker processes (prefork)"
     )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        help="LINK_CHECK_CHUNK_SIZE for Stepwise's run (a deployment setting; default: its own)",
+    )
     args = parser.parse_args()
     if args.serve:
         asyncio.run(Server().serve())
@@ -547,6 +552,8 @@ def main() -> None:
         "REDIS_URL": os.environ.get("LINK_BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         "CONN_MAX_AGE": "60",
     }
+    if args.chunk_size:
+        env["LINK_CHECK_CHUNK_SIZE"] = str(args.chunk_size)
     per_host = int(os.environ.get("LINK_CHECK_PER_HOST", "4"))
     bound = max(PER_HOST * DELAY / per_host, HOSTS * PER_HOST * DELAY / concurrency)
     print(
