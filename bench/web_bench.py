@@ -235,6 +235,16 @@ def main() -> None:
         f"step statuses: {StepProgress.objects.count():,}  events: "
         f"{ProgressEvent.objects.count():,}"
     )
+    # The 20-track learner shows 6 of their tracks on a public page (a visitor's view).
+    from apps.content.models import Track
+    from apps.learning.public import public_profile_update
+
+    shown = list(
+        Track.objects.filter(enrollments__user=big).order_by("pk").values_list("pk", flat=True)
+    )[:6]
+    public_profile_update(user=big, handle="bench-hero", is_public=True, track_ids=shown)
+    badge_slug = Track.objects.get(pk=shown[0]).slug
+
     rows = []
     for label, user in (("20 tracks", big), ("1 track", small)):
         client = Client()
@@ -246,17 +256,26 @@ def main() -> None:
             ("track page", "/tracks/bench-track-0/"),
             ("track page, cold", "/tracks/bench-track-0/#cold"),
             ("htmx click", "/tracks/bench-track-0/steps/s30/status/"),
+            *(
+                (
+                    ("public page (6 maps)", "/u/bench-hero/"),
+                    ("public page, cold", "/u/bench-hero/#cold"),
+                    ("badge", f"/u/bench-hero/{badge_slug}.svg"),
+                )
+                if user == big
+                else ()
+            ),
         ):
             median, p95, queries = measure(client, url, args.runs)
             rows.append((label, name, median, p95, queries))
     bare = {label: median for label, name, median, _, _ in rows if name == "bare view"}
     print(
-        f"\n{'learner':<10} {'page':<17} {'median ms':>10} {'p95 ms':>8} {'queries':>8} "
+        f"\n{'learner':<10} {'page':<21} {'median ms':>10} {'p95 ms':>8} {'queries':>8} "
         f"{'x bare':>7}"
     )
     for label, name, median, p95, queries in rows:
         print(
-            f"{label:<10} {name:<17} {median:>10.2f} {p95:>8.2f} {queries:>8} "
+            f"{label:<10} {name:<21} {median:>10.2f} {p95:>8.2f} {queries:>8} "
             f"{median / bare[label]:>7.1f}"
         )
 

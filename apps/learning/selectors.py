@@ -2,7 +2,7 @@
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -425,7 +425,7 @@ def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
     """
     today = timezone.localtime(timezone.now(), user.zoneinfo).date()
     enrollments = Enrollment.objects.filter(user_id=OuterRef("pk")).order_by().values("user_id")
-    version = (
+    row = (
         User.objects.filter(pk=user.pk)
         .annotate(
             last_event=Subquery(
@@ -437,10 +437,32 @@ def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
             last_activity=Subquery(enrollments.annotate(at=Max("last_activity_at")).values("at")),
             revision=Subquery(ContentRevision.objects.filter(pk=1).values("number")[:1]),
             goal=F("reminder_preferences__weekly_goal"),
+            # What curators changed on their tracks, and what they were last told of.
+            latest_change=Subquery(
+                TrackChange.objects.filter(track__enrollments__user_id=OuterRef("pk"))
+                .order_by("-id")
+                .values("id")[:1]
+            ),
+            told=Subquery(
+                TrackVisit.objects.filter(user_id=OuterRef("pk"))
+                .order_by()
+                .values("user_id")
+                .annotate(at=Max("seen_at"))
+                .values("at")
+            ),
         )
-        .values_list("last_event", "enrolled", "last_activity", "revision", "goal")
+        .values_list(
+            "last_event",
+            "enrolled",
+            "last_activity",
+            "revision",
+            "goal",
+            "latest_change",
+            "told",
+        )
         .first()
     )
+    version, changes_version = (row[:5], row[5:]) if row else (None, None)
     key = f"learner-dashboard:{user.pk}:{fingerprint((version, today))}"
     cached: LearnerDashboard | None = cache.get(key)
     if cached is None:
@@ -451,7 +473,7 @@ def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
             weekly_progress_get(user=user),
         )
         cache.set(key, cached, settings.STEPWISE_LEARNER_FRAGMENT_SECONDS)
-    return cached
+    return replace(cached, changes_version=fingerprint((version, changes_version)))
 
 
 @dataclass(frozen=True)
@@ -461,6 +483,9 @@ class LearnerDashboard:
     done_elsewhere: list[DoneElsewhere]
     pace: Pace
     weekly: WeeklyProgress
+    #: Moves when curators change one of the learner's tracks, or the learner is told of
+    #: changes: the cache key of what the dashboard says changed (``changelogs_for``).
+    changes_version: str = ""
 
     def finish_on(self, completion: Completion) -> date | None:
         """When the learner would finish a track at their pace (None: too little history)."""

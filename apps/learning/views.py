@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -119,8 +120,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for e in data.enrollments
     ]
     active = [naturaltime(e.last_activity_at) for e in data.enrollments]
-    # Not cached with the dashboard: what changed moves with the learner's visits.
-    changelogs = changelogs_for(user_id=user.pk, track_ids=[e.track.pk for e in data.enrollments])
+    # Kept apart from the dashboard: what changed moves with the learner's visits too.
+    key = f"learner-changelogs:{user.pk}:{mine.changes_version}"
+    changelogs = cache.get(key)
+    if changelogs is None:
+        changelogs = changelogs_for(
+            user_id=user.pk, track_ids=[e.track.pk for e in data.enrollments]
+        )
+        cache.set(key, changelogs, settings.STEPWISE_LEARNER_FRAGMENT_SECONDS)
     return render(
         request,
         "learning/dashboard.html",

@@ -138,11 +138,23 @@ def test_dashboard_query_budget_with_changes(client, learner, django_assert_num_
         _curate(track, made)
     client.force_login(learner)
     client.get(reverse("learning:dashboard"))
-    # 1 session, 2 user, 3 the dashboard's version (its data then comes from the cache),
-    # 4 what changed on every track since the last visit
-    with django_assert_num_queries(4):
+    # 1 session, 2 user, 3 the dashboard's version (with the newest change to the
+    # learner's tracks and their last visit): the data and what changed come from the cache
+    with django_assert_num_queries(3):
         response = client.get(reverse("learning:dashboard"))
     assert response.content.decode().count("What changed since your last visit") == tracks
+
+
+def test_the_dashboard_tells_a_new_change_at_once_and_forgets_it_once_seen(client, learner):
+    track, made = _following(learner)
+    client.force_login(learner)
+    assert "What changed" not in client.get(reverse("learning:dashboard")).content.decode()
+
+    step_saved_record(step=made[0], created=False, changed_fields=["title"])
+    assert "1 step changed" in client.get(reverse("learning:dashboard")).content.decode()
+
+    client.get(reverse("learning:track", args=[track.slug]))  # told there
+    assert "What changed" not in client.get(reverse("learning:dashboard")).content.decode()
 
 
 def test_track_page_with_changes_to_tell_adds_two_queries(
