@@ -282,6 +282,7 @@ def run_stepwise(processes: int) -> dict[str, object]:
         idle = max((process_peak_mb(pid) for pid in pool), default=0.0)
         run, chunks = link_check_run_create(kind="command", resource_ids=ids)
         cpu_before = sum(process_cpu_s(pid) for pid in [worker.pid, *pool])
+        master_cpu_before = process_cpu_s(worker.pid)
         started_at = time.time()
         started = time.perf_counter()
         for chunk in chunks:
@@ -293,6 +294,7 @@ def run_stepwise(processes: int) -> dict[str, object]:
             time.sleep(0.02)
         wall = time.perf_counter() - started
         cpu = sum(process_cpu_s(pid) for pid in [worker.pid, *pool]) - cpu_before
+        master_cpu = process_cpu_s(worker.pid) - master_cpu_before
         peaks = {pid: round(process_peak_mb(pid), 1) for pid in pool}
         main_peak = round(process_peak_mb(worker.pid), 1)
     finally:
@@ -308,6 +310,7 @@ def run_stepwise(processes: int) -> dict[str, object]:
         "wall_s": round(wall, 2),
         "started_at": started_at,
         "cpu_s": round(cpu, 2),  # the worker's processes; PostgreSQL's and Redis' not counted
+        "master_cpu_s": round(master_cpu, 2),  # of which the Celery master's
         "peak_mb": max(peaks.values(), default=0.0),
         "peak_mb_each": sorted(peaks.values()),
         "worker_main_peak_mb": main_peak,
