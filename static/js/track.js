@@ -54,8 +54,51 @@
     }
   }
 
+  // The map at the top of the page (apps/learning/maps.py) draws each step's status by
+  // colour and shape; the rows a click sent back say the new status, and their map
+  // nodes are redrawn the same way.
+  var SVG = "http://www.w3.org/2000/svg";
+  var STATUSES = ["todo", "in_progress", "done", "skipped"];
+  var WORDS = { todo: "to do", in_progress: "in progress", done: "done", skipped: "skipped" };
+
+  function rowStatus(row) {
+    for (var i = 0; i < STATUSES.length; i += 1) {
+      if (row.classList.contains("status-" + STATUSES[i])) return STATUSES[i];
+    }
+    return null;
+  }
+
+  function shape(d, cls) {
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("class", cls);
+    path.setAttribute("d", d);
+    return path;
+  }
+
+  function syncMapNode(row) {
+    var status = rowStatus(row);
+    var link = document.querySelector('svg.track-map a[href="#' + row.id + '"]');
+    if (!status || !link) return;
+    var circle = link.querySelector("circle.map-node");
+    if (!circle || circle.classList.contains("map-" + status)) return;
+    var x = parseFloat(circle.getAttribute("cx"));
+    var y = parseFloat(circle.getAttribute("cy"));
+    circle.setAttribute("class", "map-node map-" + status);
+    link.querySelectorAll(".map-tick, .map-half, .map-slash").forEach(function (old) {
+      old.remove();
+    });
+    var mark = null;
+    if (status === "done") mark = shape("M" + (x - 4) + " " + y + "l3 3l6 -7", "map-tick");
+    if (status === "in_progress") mark = shape("M" + x + " " + (y - 8) + "a8 8 0 0 1 0 16z", "map-half");
+    if (status === "skipped") mark = shape("M" + (x - 5) + " " + (y + 5) + "l10 -10", "map-slash");
+    if (mark) circle.after(mark);
+    var title = link.querySelector("title");
+    if (title) title.textContent = title.textContent.replace(/, [a-z ]+$/, ", " + WORDS[status]);
+  }
+
   document.addEventListener("htmx:afterSettle", function (event) {
     showNextStep();
+    document.querySelectorAll("ol.steps li.step").forEach(syncMapNode);
     // The control just pressed is gone (the step is now in its state, which is not
     // offered again): the focus goes to the step's status, which reads the new one out,
     // instead of falling to the page. A control still there keeps it (htmx, by its id).

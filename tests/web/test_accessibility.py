@@ -78,3 +78,23 @@ def test_the_learners_pages_have_no_axe_violations_and_the_map_fits_a_phone(page
     )
     assert sizes and min(sizes) >= 12
     assert _violations(page) == []
+
+
+def test_the_map_follows_a_status_click_without_a_reload(page):  # noqa: F811
+    roadmaps_load(paths=roadmap_paths([], settings.STEPWISE_ROADMAPS_DIR))
+    user_create(email="map@example.com", password=PASSWORD, email_verified=True)
+    track = Track.objects.get(slug="six-steps-to-ml")
+    step = track.steps.filter(retired_at__isnull=True).order_by("position").first()
+    _sign_in(page, "map@example.com")
+    page.goto(f"/tracks/{track.slug}/")
+    node = page.locator(f'svg.track-map a[href="#step-{step.key}"]')
+    assert node.locator("circle.map-todo").count() == 1
+
+    page.locator(f'#step-{step.key} button[name="status"][value="done"]').click()
+    page.locator(f"#step-{step.key}.status-done").wait_for()
+
+    assert node.locator("circle.map-done").count() == 1
+    assert node.locator(".map-tick").count() == 1
+    assert node.locator("title").text_content().endswith(", done")
+    page.reload()  # and the page drawn anew says the same
+    assert node.locator("circle.map-done").count() == 1
