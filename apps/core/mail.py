@@ -5,6 +5,7 @@ import functools
 import re
 import smtplib
 from collections.abc import Callable, Generator, Sequence
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -23,9 +24,11 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
 
 
-def address_sanitize(address: str, encoding: str) -> str:
+def address_sanitize(address: Any, encoding: str) -> str:
     """``django.core.mail.message.sanitize_address``, without parsing a plain address, and
-    remembered for the others (a batch's sender is always the same)."""
+    remembered for the other strings (a batch's sender is always the same)."""
+    if type(address) is not str:  # a (name, address) pair, a lazy string
+        return sanitize_address(address, encoding)
     if _PLAIN_ADDRESS.fullmatch(address):
         return address
     return _address_sanitize(address, encoding)

@@ -92,6 +92,7 @@ def test_anything_but_a_plain_reminder_is_left_to_django():
         "jose@exämple.org",
         "ada..b@example.org",
         "ada@-bad.example.org",
+        ("Ada", "ada@example.org"),
     ],
 )
 def test_an_address_is_sanitized_and_quoted_as_django_and_smtplib_do(address):
