@@ -25,6 +25,7 @@ from apps.content.models import (
     TrackChange,
 )
 from apps.content.selectors import GroupOfSteps, groups_of_steps, track_list, track_steps
+from apps.core.compiled import CompiledQuery
 from apps.learning.maps import track_map_svg
 from apps.learning.models import TrackVisit
 from apps.linkhealth.models import ResourceHealth
@@ -285,24 +286,15 @@ class TrackPage:
         )
 
 
-def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
-    """The published track ``slug`` for the learner's page (a visitor's when ``user`` is
-    anonymous), or None, in 1 query when its figures are cached (2 when not).
-
-    The query reads the versions of what the page shows: the content revision, the
-    learner's last event (every status change is one), their latest note on the track,
-    and the count and latest change of its links' health. The track with its figures
-    (``track_list``) is kept by content revision for ``STEPWISE_TRACK_FIGURES_SECONDS``:
-    its count of learners may lag that long behind, nothing else can.
-    """
-    learner_id = user.pk if user is not None and user.is_authenticated else 0  # 0: no one
+def _track_versions(*, slug: str, learner_id: int) -> QuerySet[Any, Any]:
+    """The versions query of ``track_page_for`` (one row, or none)."""
     # Any event, not only this track's: a step finished in another track is offered here.
     events = ProgressEvent.objects.filter(user_id=learner_id)
     notes = StepNote.objects.filter(user_id=learner_id, step__track_id=OuterRef("pk"))
     health = ResourceHealth.objects.filter(
         resource__step_links__step__track_id=OuterRef("pk")
     ).order_by()
-    row = (
+    return (
         Track.objects.filter(is_published=True, slug=slug)
         .annotate(
             revision=Subquery(ContentRevision.objects.filter(pk=1).values("number")[:1]),
@@ -340,9 +332,26 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
             "health_changed",
             "latest_change",
             "seen_change",
-        )
-        .first()
+        )[:1]
     )
+
+
+#: Compiled once per process (no slug contains NUL, no user id is negative).
+_TRACK_VERSIONS = CompiledQuery(_track_versions, slug="\x00slug", learner_id=-(2**62))
+
+
+def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
+    """The published track ``slug`` for the learner's page (a visitor's when ``user`` is
+    anonymous), or None, in 1 query when its figures are cached (2 when not).
+
+    The query reads the versions of what the page shows: the content revision, the
+    learner's last event (every status change is one), their latest note on the track,
+    and the count and latest change of its links' health. The track with its figures
+    (``track_list``) is kept by content revision for ``STEPWISE_TRACK_FIGURES_SECONDS``:
+    its count of learners may lag that long behind, nothing else can.
+    """
+    learner_id = user.pk if user is not None and user.is_authenticated else 0  # 0: no one
+    row = _TRACK_VERSIONS.first(slug=slug, learner_id=learner_id)
     if row is None:
         return None
     track_id, revision = row[0], row[1]
@@ -416,17 +425,11 @@ def track_view_for(*, track: Track, user: User | None) -> TrackView:
     )
 
 
-def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
-    """``learner_dashboard``, ``done_elsewhere_for``, the learner's pace and their week
-    against their weekly goal, kept in the cache until the learner's progress, their
-    enrollments, the content or their local day change: 1 query when none did (the
-    version below), 1 + 7 + 3 when one did. The weekly goal's changes are in the
-    version too.
-    """
-    today = timezone.localtime(timezone.now(), user.zoneinfo).date()
+def _dashboard_versions(*, user_id: int) -> QuerySet[Any, Any]:
+    """The version query of ``learner_dashboard_for`` (one row)."""
     enrollments = Enrollment.objects.filter(user_id=OuterRef("pk")).order_by().values("user_id")
-    row = (
-        User.objects.filter(pk=user.pk)
+    return (
+        User.objects.filter(pk=user_id)
         .annotate(
             last_event=Subquery(
                 ProgressEvent.objects.filter(user_id=OuterRef("pk"))
@@ -459,9 +462,23 @@ def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
             "goal",
             "latest_change",
             "told",
-        )
-        .first()
+        )[:1]
     )
+
+
+#: Compiled once per process (no user id is negative).
+_DASHBOARD_VERSIONS = CompiledQuery(_dashboard_versions, user_id=-(2**62))
+
+
+def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
+    """``learner_dashboard``, ``done_elsewhere_for``, the learner's pace and their week
+    against their weekly goal, kept in the cache until the learner's progress, their
+    enrollments, the content or their local day change: 1 query when none did (the
+    version below), 1 + 7 + 3 when one did. The weekly goal's changes are in the
+    version too.
+    """
+    today = timezone.localtime(timezone.now(), user.zoneinfo).date()
+    row = _DASHBOARD_VERSIONS.first(user_id=user.pk)
     version, changes_version = (row[:5], row[5:]) if row else (None, None)
     key = f"learner-dashboard:{user.pk}:{fingerprint((version, today))}"
     cached: LearnerDashboard | None = cache.get(key)
