@@ -98,3 +98,31 @@ def test_the_map_follows_a_status_click_without_a_reload(page):  # noqa: F811
     assert node.locator("title").text_content().endswith(", done")
     page.reload()  # and the page drawn anew says the same
     assert node.locator("circle.map-done").count() == 1
+
+
+def test_a_curator_reorders_steps_with_the_keyboard(page):  # noqa: F811
+    from apps.accounts.services import curators_group_ensure
+    from apps.content.models import Step
+    from tests.factories import StepFactory, TrackFactory
+
+    curator = user_create(email="curator@example.com", password=PASSWORD, email_verified=True)
+    curator.is_staff = True
+    curator.save(update_fields=["is_staff"])
+    curator.groups.add(curators_group_ensure())
+    track = TrackFactory(slug="ordered")
+    for position, key in enumerate(("first", "second", "third"), start=1):
+        StepFactory(track=track, key=key, title=f"The {key} step", position=position)
+
+    _sign_in(page, "curator@example.com")
+    page.goto(f"/admin/content/track/{track.pk}/change/")
+    handle = page.get_by_role("button", name="Move “The third step” (up and down arrow keys)")
+    handle.focus()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert page.locator(".sortable-status").text_content() == "“The third step” is now step 1."
+    assert handle.evaluate("el => el === document.activeElement")
+    page.locator('input[name="_save"]').click()
+    page.wait_for_url("**/admin/content/track/")
+
+    keys = list(Step.objects.filter(track=track).order_by("position").values_list("key", flat=True))
+    assert keys == ["third", "first", "second"]
