@@ -1,8 +1,10 @@
 import zoneinfo
+from datetime import date
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
 
 from apps.accounts.validators import validate_timezone
 
@@ -70,6 +72,10 @@ class User(AbstractUser):
     @property
     def zoneinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_today(self) -> date:
+        """Today in the learner's time zone: their streaks, weeks and plans count by it."""
+        return timezone.localtime(timezone.now(), self.zoneinfo).date()
 
     def get_full_name(self) -> str:
         return self.name

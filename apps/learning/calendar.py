@@ -165,7 +165,7 @@ def calendar_plan_for(*, user: User, today: date | None = None) -> list[PlannedS
     """The learner's next steps, at most ``STEPWISE_CALENDAR_EVENTS``, one day each from
     today (their local day) on: spaced by their pace, taken in turn from each track they
     follow (the most recently active first). 6 queries."""
-    today = today or timezone.localtime(timezone.now(), user.zoneinfo).date()
+    today = today or user.local_today()
     pace = learner_pace(user=user)
     queues = _upcoming_by_track(user)
     order: list[tuple[str, str, Step]] = []

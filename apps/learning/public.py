@@ -230,7 +230,7 @@ def public_page_for(*, handle: str) -> PublicPage | None:
     )
     if profile is None:
         return None
-    today = timezone.localtime(timezone.now(), profile.user.zoneinfo).date()
+    today = profile.user.local_today()
     version = fingerprint(
         (
             profile.pk,

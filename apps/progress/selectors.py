@@ -498,7 +498,7 @@ def learner_dashboard(*, user: User, today: date | None = None, recent_limit: in
     1 enrollments with their tracks; 2 completion (learner_completions_for); 3-5 next
     steps (next_steps_for); 6 activity per local day; 7 recently completed steps.
     """
-    today = today or timezone.localtime(timezone.now(), user.zoneinfo).date()
+    today = today or user.local_today()
     enrollments = list(Enrollment.objects.filter(user=user).select_related("track"))
     track_ids = [e.track_id for e in enrollments]
     completions = learner_completions_for(user_id=user.pk, track_ids=track_ids)
