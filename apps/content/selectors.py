@@ -42,10 +42,10 @@ def track_list(
     if goal:
         tracks = tracks.filter(goal=goal)
     return tracks.annotate(
-        content_revision=_content_revision(),
+        content_revision=content_revision_annotation(),
         step_count=Coalesce(_step_aggregate(Count("pk")), 0),
         total_minutes=Coalesce(_step_aggregate(Sum("estimated_minutes")), 0),
-        learner_count=_learner_count(),
+        learner_count=learner_count_annotation(),
     )
 
 
@@ -57,7 +57,9 @@ def track_published_get(*, slug: str) -> Track | None:
     """
     return (
         Track.objects.filter(is_published=True, slug=slug)
-        .annotate(content_revision=_content_revision(), learner_count=_learner_count())
+        .annotate(
+            content_revision=content_revision_annotation(), learner_count=learner_count_annotation()
+        )
         .first()
     )
 
@@ -69,7 +71,7 @@ def step_published_get(*, track_slug: str, key: str) -> Step | None:
         Step.objects.current()
         .filter(track__slug=track_slug, track__is_published=True, key=key)
         .select_related("track")
-        .annotate(content_revision=_content_revision())
+        .annotate(content_revision=content_revision_annotation())
         .first()
     )
     if step is not None:
@@ -77,12 +79,14 @@ def step_published_get(*, track_slug: str, key: str) -> Step | None:
     return step
 
 
-def _content_revision() -> Coalesce:
+def content_revision_annotation() -> Coalesce:
+    """The content revision, as an annotation (caches of content are keyed by it)."""
     revision = ContentRevision.objects.filter(pk=1).values("number")[:1]
     return Coalesce(Subquery(revision), 0)
 
 
-def _learner_count() -> Coalesce:
+def learner_count_annotation() -> Coalesce:
+    """How many learners follow the track, as an annotation on tracks."""
     # Learners enroll through a relation a higher app declares (``Track.enrollments``):
     # content reaches it through the model's metadata, never by importing that app.
     enrollments = Track._meta.get_field("enrollments").related_model

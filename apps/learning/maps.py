@@ -9,11 +9,13 @@ scrolls sideways instead of shrinking its 13 px text.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.content.models import ChoiceGroup, Step
+from apps.learning.templatetags.learning import choose_label
 from apps.progress.models import Status
 
 ROW = 30  # px between two nodes
@@ -89,46 +91,23 @@ def track_map_svg(*, items: list, signed_in: bool, title: str) -> SafeString:
         nodes[(kind, pk)] = node
         order.append(node)
 
-    for entry in items:
+    def add_step(view: Any, lane: int) -> None:
+        step: Step = view.step
+        status = view.status if signed_in else None
         y = TOP + len(order) * ROW
+        add("step", step.pk, _Node(f"step-{step.key}", _short(step.title), lane, y, status))
+        steps.append(view)
+
+    for entry in items:
         if entry.is_group:
             group: ChoiceGroup = entry.group
-            label = f"{'Choose one' if entry.required == 1 else f'Choose {entry.required}'}: "
-            add(
-                "group",
-                group.pk,
-                _Node(group.anchor, _short(label + group.title), SPINE_X, y, None, True),
-            )
+            label = f"{choose_label(entry.required)}: {group.title}"
+            y = TOP + len(order) * ROW
+            add("group", group.pk, _Node(group.anchor, _short(label), SPINE_X, y, None, True))
             for view in entry.steps:
-                y = TOP + len(order) * ROW
-                step: Step = view.step
-                add(
-                    "step",
-                    step.pk,
-                    _Node(
-                        f"step-{step.key}",
-                        _short(step.title),
-                        BRANCH_X,
-                        y,
-                        view.status if signed_in else None,
-                    ),
-                )
-                steps.append(view)
+                add_step(view, BRANCH_X)
         else:
-            step = entry.step
-            lane = BRANCH_X if step.is_optional else SPINE_X
-            add(
-                "step",
-                step.pk,
-                _Node(
-                    f"step-{step.key}",
-                    _short(step.title),
-                    lane,
-                    y,
-                    entry.status if signed_in else None,
-                ),
-            )
-            steps.append(entry)
+            add_step(entry, BRANCH_X if entry.step.is_optional else SPINE_X)
     if not order:
         return mark_safe("")
 
@@ -143,15 +122,16 @@ def track_map_svg(*, items: list, signed_in: bool, title: str) -> SafeString:
         if n.x == BRANCH_X
     )
     arcs = []
+    row_of = {id(node): row for row, node in enumerate(order)}
     for view in steps:
         end = nodes[("step", view.step.pk)]
-        index = order.index(end)
+        index = row_of[id(end)]
         for prerequisite in view.prerequisites:
             kind = "group" if isinstance(prerequisite, ChoiceGroup) else "step"
             start = nodes.get((kind, prerequisite.pk))
-            if start is None or order.index(start) >= index:
+            if start is None or row_of[id(start)] >= index:
                 continue
-            if order.index(start) == index - 1 and start.x == end.x == SPINE_X:
+            if row_of[id(start)] == index - 1 and start.x == end.x == SPINE_X:
                 continue  # the spine already says "after the step before"
             arcs.append(_arc(start, end))
 

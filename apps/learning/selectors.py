@@ -9,23 +9,28 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from apps.accounts.models import User
 from apps.content.models import (
     ChoiceGroup,
-    ContentRevision,
     Step,
     StepResource,
     Track,
     TrackChange,
 )
-from apps.content.selectors import GroupOfSteps, groups_of_steps, track_list, track_steps
+from apps.content.selectors import (
+    GroupOfSteps,
+    content_revision_annotation,
+    groups_of_steps,
+    learner_count_annotation,
+    track_list,
+    track_steps,
+)
 from apps.core.compiled import CompiledQuery
+from apps.learning.changelog import TrackChangelog, changelogs_for
 from apps.learning.maps import track_map_svg
 from apps.learning.models import TrackVisit
 from apps.linkhealth.models import ResourceHealth
@@ -282,7 +287,7 @@ class TrackPage:
             return None
         pace = learner_pace_today(user=self.user, last_event=self.last_event)
         return pace.finish_on(
-            remaining_minutes=self.completion.remaining_minutes, today=_local_today(self.user)
+            remaining_minutes=self.completion.remaining_minutes, today=self.user.local_today()
         )
 
 
@@ -297,7 +302,7 @@ def _track_versions(*, slug: str, learner_id: int) -> QuerySet[Any, Any]:
     return (
         Track.objects.filter(is_published=True, slug=slug)
         .annotate(
-            revision=Subquery(ContentRevision.objects.filter(pk=1).values("number")[:1]),
+            revision=content_revision_annotation(),
             progress_version=Subquery(events.order_by("-id").values("id")[:1]),
             # A note is emptied, never deleted, so its time only moves forward.
             notes_version=Subquery(notes.order_by("-updated_at").values("updated_at")[:1]),
@@ -361,7 +366,7 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
         track = track_list(published_only=False).get(pk=track_id)
         cache.set(key, track, settings.STEPWISE_TRACK_FIGURES_SECONDS)
     # The finish date moves with the learner's day.
-    today = _local_today(user) if user is not None and user.is_authenticated else None
+    today = user.local_today() if user is not None and user.is_authenticated else None
     page = TrackPage(
         track=track,
         user=user,
@@ -374,12 +379,8 @@ def track_page_for(*, slug: str, user: User | None) -> TrackPage | None:
     return page
 
 
-def _local_today(user: User) -> date:
-    return timezone.localtime(timezone.now(), user.zoneinfo).date()
-
-
 def learner_pace_cache_key(user: User) -> str:
-    return f"learner-pace:{user.pk}:{_local_today(user).isoformat()}"
+    return f"learner-pace:{user.pk}:{user.local_today().isoformat()}"
 
 
 def learner_pace_today(*, user: User, last_event: int | None) -> Pace:
@@ -438,7 +439,7 @@ def _dashboard_versions(*, user_id: int) -> QuerySet[Any, Any]:
             ),
             enrolled=Subquery(enrollments.annotate(n=Count("pk")).values("n")),
             last_activity=Subquery(enrollments.annotate(at=Max("last_activity_at")).values("at")),
-            revision=Subquery(ContentRevision.objects.filter(pk=1).values("number")[:1]),
+            revision=content_revision_annotation(),
             goal=F("reminder_preferences__weekly_goal"),
             # What curators changed on their tracks, and what they were last told of.
             latest_change=Subquery(
@@ -477,7 +478,7 @@ def learner_dashboard_for(*, user: User) -> "LearnerDashboard":
     version below), 1 + 7 + 3 when one did. The weekly goal's changes are in the
     version too.
     """
-    today = timezone.localtime(timezone.now(), user.zoneinfo).date()
+    today = user.local_today()
     row = _DASHBOARD_VERSIONS.first(user_id=user.pk)
     version, changes_version = (row[:5], row[5:]) if row else (None, None)
     key = f"learner-dashboard:{user.pk}:{fingerprint((version, today))}"
@@ -509,6 +510,22 @@ class LearnerDashboard:
         return self.pace.finish_on(
             remaining_minutes=completion.remaining_minutes, today=self.dashboard.today
         )
+
+
+def dashboard_changelogs_for(
+    *, user: User, dashboard: LearnerDashboard
+) -> dict[int, TrackChangelog]:
+    """What changed on the learner's tracks since they were last told (``changelogs_for``),
+    kept in the cache apart from the dashboard, as it moves with their visits too: no
+    query while ``dashboard.changes_version`` holds, 1 when it moved."""
+    key = f"learner-changelogs:{user.pk}:{dashboard.changes_version}"
+    changelogs: dict[int, TrackChangelog] | None = cache.get(key)
+    if changelogs is None:
+        changelogs = changelogs_for(
+            user_id=user.pk, track_ids=[e.track.pk for e in dashboard.dashboard.enrollments]
+        )
+        cache.set(key, changelogs, settings.STEPWISE_LEARNER_FRAGMENT_SECONDS)
+    return changelogs
 
 
 @dataclass(frozen=True)
@@ -721,25 +738,28 @@ class TrackDetailVersion:
         )
 
 
+def _track_detail_versions(*, slug: str, learner_id: int) -> QuerySet[Any, Any]:
+    """The version query of ``track_detail_version`` (one row, or none)."""
+    return (
+        Track.objects.filter(slug=slug, is_published=True)
+        .annotate(
+            revision=content_revision_annotation(),
+            learners=learner_count_annotation(),
+            last_event=Subquery(
+                ProgressEvent.objects.filter(user_id=learner_id).order_by("-id").values("id")[:1]
+            ),
+        )
+        .values_list("pk", "revision", "learners", "last_event")[:1]
+    )
+
+
+#: Compiled once per process, as the web page's (no slug contains NUL, no id is negative).
+_TRACK_DETAIL_VERSIONS = CompiledQuery(_track_detail_versions, slug="\x00slug", learner_id=-(2**62))
+
+
 def track_detail_version(*, slug: str, learner_id: int) -> TrackDetailVersion | None:
     """The version of the published track ``slug`` as ``learner_id`` (0: a visitor) sees it
     in the API, or None: 1 query. The answer built for a version can be kept and served
-    again while the version holds.
-
-    Plain SQL: it runs on every request for a track, and the ORM takes longer to compile
-    its three subqueries than the database takes to run them.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_TRACK_DETAIL_VERSION_SQL, {"slug": slug, "learner": learner_id})
-        row = cursor.fetchone()
+    again while the version holds."""
+    row = _TRACK_DETAIL_VERSIONS.first(slug=slug, learner_id=learner_id)
     return None if row is None else TrackDetailVersion(*row)
-
-
-_TRACK_DETAIL_VERSION_SQL = f"""
-SELECT t.id,
-    COALESCE((SELECT r.number FROM {ContentRevision._meta.db_table} r WHERE r.id = 1), 0),
-    (SELECT COUNT(*) FROM {Enrollment._meta.db_table} e WHERE e.track_id = t.id),
-    (SELECT MAX(p.id) FROM {ProgressEvent._meta.db_table} p WHERE p.user_id = %(learner)s)
-FROM {Track._meta.db_table} t
-WHERE t.slug = %(slug)s AND t.is_published
-"""  # noqa: S608 - table names from the models; the values are parameters

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -24,9 +23,10 @@ from apps.content.selectors import step_published_get, track_goals, track_list
 from apps.core.errors import ApplicationError
 from apps.core.http import HtmxHttpRequest
 from apps.core.ratelimit import rate_limit_exceeded
-from apps.learning.changelog import changelogs_for, track_changelog_for, track_changes_seen
+from apps.learning.changelog import track_changelog_for, track_changes_seen
 from apps.learning.charts import activity_chart
 from apps.learning.selectors import (
+    dashboard_changelogs_for,
     fingerprint,
     learner_dashboard_for,
     learner_pace_cached,
@@ -120,14 +120,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for e in data.enrollments
     ]
     active = [naturaltime(e.last_activity_at) for e in data.enrollments]
-    # Kept apart from the dashboard: what changed moves with the learner's visits too.
-    key = f"learner-changelogs:{user.pk}:{mine.changes_version}"
-    changelogs = cache.get(key)
-    if changelogs is None:
-        changelogs = changelogs_for(
-            user_id=user.pk, track_ids=[e.track.pk for e in data.enrollments]
-        )
-        cache.set(key, changelogs, settings.STEPWISE_LEARNER_FRAGMENT_SECONDS)
+    changelogs = dashboard_changelogs_for(user=user, dashboard=mine)
     return render(
         request,
         "learning/dashboard.html",
@@ -195,7 +188,7 @@ def step_status_change(request: HtmxHttpRequest, slug: str, key: str) -> HttpRes
     finish_on = (
         pace.finish_on(
             remaining_minutes=view.completion.remaining_minutes,
-            today=timezone.localtime(timezone.now(), user.zoneinfo).date(),
+            today=user.local_today(),
         )
         if pace is not None
         else None
