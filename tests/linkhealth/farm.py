@@ -65,6 +65,17 @@ class Farm:
         assert self.server is not None
         return int(self.server.server_address[1])
 
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no handler is answering: the server side of a hang-up has run."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if self.active == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.active} request(s) still being answered")
+            time.sleep(0.01)
+
     def hit_count(self, path: str) -> int:
         return sum(n for (_, p), n in self.hits.items() if p == path)
 
