@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from apps.linkhealth.checker import (
+    CHALLENGE_MARKERS,
     CheckerConfig,
     LinkChecker,
     Outcome,
@@ -15,6 +16,7 @@ from apps.linkhealth.checker import (
     check_url,
     check_urls,
     check_urls_in_batches,
+    looks_like_challenge,
 )
 from tests.linkhealth.farm import Reply
 
@@ -557,3 +559,13 @@ def test_retry_after_within_the_cap_is_waited_for(farm, link_settings):
 
     assert (result.outcome, result.retry_after) == (Outcome.OK, None)
     assert farm.hit_count("/busy") == 2
+
+
+@pytest.mark.parametrize("marker", CHALLENGE_MARKERS)
+def test_challenge_markers_are_found_in_any_case_within_the_first_16_kb(marker):
+    shouting = marker.upper()
+    assert marker == marker.lower()  # the search folds the page, not the markers
+    assert looks_like_challenge({}, b"<html>" + shouting + b"</html>")
+    assert looks_like_challenge({}, b"x" * (16384 - len(marker)) + marker)
+    assert not looks_like_challenge({}, b"x" * 16384 + marker)
+    assert not looks_like_challenge({}, b"<html><title>A page</title></html>")
