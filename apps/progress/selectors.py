@@ -187,9 +187,15 @@ def completion_from_facts(*, user_id: int, track_id: int, facts: Iterable[StepFa
 
 
 def completion_for(
-    *, user_ids: Iterable[int], track_ids: Iterable[int]
+    *,
+    user_ids: Iterable[int],
+    track_ids: Iterable[int],
+    pairs: Iterable[tuple[int, int]] | None = None,
 ) -> dict[tuple[int, int], Completion]:
     """Completion of every (user, track) pair asked for, in two queries whatever the sizes.
+
+    Every user with every track, or only the (user, track) ``pairs`` given (among those
+    users and tracks): a reminder needs one track per learner, not all of them.
 
     1. per track, choice group and optional flag: the current steps and their minutes;
     2. per (user, track), choice group, optional flag and status: the learner's current
@@ -245,14 +251,18 @@ def completion_for(
             (group_id, required, optional, status, steps, minutes),
             (group_id, required, optional, Status.TODO, -steps, -minutes),
         ]
+    wanted = (
+        [(user_id, track_id) for track_id in tracks for user_id in users]
+        if pairs is None
+        else sorted(set(pairs))
+    )
     return {
         (user_id, track_id): completion_from_facts(
             user_id=user_id,
             track_id=track_id,
             facts=per_track[track_id] + per_learner[(user_id, track_id)],
         )
-        for track_id in tracks
-        for user_id in users
+        for user_id, track_id in wanted
     }
 
 

@@ -420,8 +420,9 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
         # Enrollment's default ordering is most recent activity first.
         latest_track.setdefault(enrollment.user_id, enrollment.track)
     track_ids = {track.pk for track in latest_track.values()}
-    completions = completion_for(user_ids=latest_track.keys(), track_ids=track_ids)
-    next_steps = next_steps_for_pairs(pairs={(u, t.pk) for u, t in latest_track.items()})
+    pairs = {(user_id, track.pk) for user_id, track in latest_track.items()}
+    completions = completion_for(user_ids=latest_track.keys(), track_ids=track_ids, pairs=pairs)
+    next_steps = next_steps_for_pairs(pairs=pairs)
     resources: dict[int, tuple[str, str]] = {}
     first_resources = (
         StepResource.objects.filter(step_id__in={s.id for s in next_steps.values() if s})
