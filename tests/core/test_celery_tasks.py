@@ -32,3 +32,25 @@ def test_every_task_is_redelivered_when_its_worker_is_lost(name):
     task = app.tasks[name]
 
     assert task.acks_late and task.reject_on_worker_lost
+
+
+def test_a_worker_process_loads_the_urls_and_freezes_what_it_loaded_when_it_starts():
+    import gc
+
+    from celery.signals import worker_process_init
+    from django.urls import clear_url_caches, get_resolver
+
+    from apps.core.tasks import _worker_process_prepare
+
+    assert any(
+        receiver() is _worker_process_prepare for _, receiver in worker_process_init.receivers
+    )
+    clear_url_caches()
+    assert not get_resolver()._populated
+    try:
+        worker_process_init.send(sender=None)
+
+        assert get_resolver()._populated  # the first email's reverse() finds it done
+        assert gc.get_freeze_count() > 10_000  # Django, Celery and the apps at least
+    finally:
+        gc.unfreeze()
