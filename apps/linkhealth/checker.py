@@ -28,6 +28,7 @@ import math
 import queue
 import random
 import socket
+import sys
 import threading
 import time
 import zlib
@@ -785,18 +786,47 @@ def check_urls_in_batches(
     old, whichever comes first. The caller's thread stays free for the ORM (which must
     not run inside the loop), so each batch can be recorded the moment it is yielded,
     in a few queries, while the loop goes on checking.
+
+    The loop's thread fills each batch and hands it over whole: the caller's thread
+    sleeps until then instead of waking for each result, or to look for them. Whenever
+    that thread runs Python, the loop's thread waits for the interpreter lock before it
+    can answer a response, which left hosts' request slots idle (bench/RESULTS.md, "Link
+    health"); for the same reason the lock changes hands every millisecond while both
+    run, instead of every five.
     """
     config = config or CheckerConfig.from_settings()
     done = object()
-    results: queue.Queue[object] = queue.Queue()
+    batches: queue.SimpleQueue[object] = queue.SimpleQueue()
     running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = []
 
     async def run() -> None:
-        running.append(
-            (asyncio.get_running_loop(), cast(asyncio.Task[Any], asyncio.current_task()))
-        )
-        async with LinkChecker(config) as checker:
-            await checker.check_many(urls, on_result=results.put)
+        loop = asyncio.get_running_loop()
+        running.append((loop, cast(asyncio.Task[Any], asyncio.current_task())))
+        batch: list[CheckResult] = []
+        closing: asyncio.TimerHandle | None = None
+
+        def hand_over() -> None:
+            nonlocal batch, closing
+            if closing is not None:
+                closing.cancel()
+                closing = None
+            if batch:
+                batches.put(batch)
+                batch = []
+
+        def on_result(result: CheckResult) -> None:
+            nonlocal closing
+            batch.append(result)
+            if len(batch) >= size or seconds <= 0:
+                hand_over()
+            elif closing is None:
+                closing = loop.call_later(seconds, hand_over)
+
+        try:
+            async with LinkChecker(config) as checker:
+                await checker.check_many(urls, on_result=on_result)
+        finally:
+            hand_over()
 
     def target() -> None:
         try:
@@ -807,30 +837,19 @@ def check_urls_in_batches(
         except asyncio.CancelledError:
             pass  # the caller left early (see below)
         except BaseException as exc:  # handed to the caller's thread
-            results.put(exc)
+            batches.put(exc)
         finally:
-            results.put(done)
+            batches.put(done)
 
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, _SWITCH_INTERVAL_SECONDS))
     thread = threading.Thread(target=target, name="link-check", daemon=True)
     thread.start()
     try:
-        finished = False
-        while not finished:
-            batch: list[CheckResult] = []
-            item = results.get()
-            closes_at = time.monotonic() + seconds
-            while True:
-                if item is done:
-                    finished = True
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                batch.append(cast(CheckResult, item))
-                item = _batch_next(results, batch, size, closes_at)
-                if item is None:
-                    break
-            if batch:
-                yield batch
+        while (item := batches.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(list[CheckResult], item)
     finally:
         # The caller may leave before the end (an error recording, a task's soft time
         # limit): stop the checks still running instead of waiting for all of them.
@@ -838,26 +857,12 @@ def check_urls_in_batches(
             with contextlib.suppress(RuntimeError):  # the loop has just closed
                 loop.call_soon_threadsafe(task.cancel)
         thread.join()
+        sys.setswitchinterval(switch_interval)
 
 
-#: How often a batch being filled looks for new results: waking for every result would
-#: take the GIL from the loop's thread a thousand times a chunk.
-_BATCH_POLL_SECONDS = 0.02
-
-
-def _batch_next(
-    results: queue.Queue[object], batch: list[CheckResult], size: int, closes_at: float
-) -> object | None:
-    """The next item for a batch, or None when the batch is full or its time is up."""
-    while len(batch) < size:
-        try:
-            return results.get_nowait()
-        except queue.Empty:
-            left = closes_at - time.monotonic()
-            if left <= 0:
-                return None
-            time.sleep(min(left, _BATCH_POLL_SECONDS))
-    return None
+#: How long a thread may hold the interpreter lock while the other waits for it, while
+#: a check runs (Python's default is 5 ms).
+_SWITCH_INTERVAL_SECONDS = 0.001
 
 
 def check_url(url: str, config: CheckerConfig | None = None) -> CheckResult:

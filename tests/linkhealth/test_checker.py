@@ -3,6 +3,7 @@
 import asyncio
 import ipaddress
 import socket
+import sys
 import threading
 
 import pytest
@@ -486,6 +487,26 @@ def test_leaving_a_batched_check_early_stops_the_checks_still_running(farm, link
     assert [result.outcome for result in first] == [Outcome.OK]
     # The rest were cancelled, not checked to the end behind the caller's back.
     assert farm.hit_count("/slow") <= 3
+
+
+def test_batches_are_handed_over_whole_by_size_or_age(farm, link_settings):
+    link_settings.LINK_CHECK_PER_HOST = 8
+    farm.route("/quick", Reply())
+    farm.route("/late", Reply(delay=1.0))
+    urls = [farm.url(f"/quick?page={n}") for n in range(5)] + [farm.url("/late")]
+    switch_interval = sys.getswitchinterval()
+
+    batches = check_urls_in_batches(urls, CheckerConfig.from_settings(), size=2, seconds=0.3)
+    sizes = []
+    for batch in batches:
+        # While the loop's thread runs, the interpreter lock changes hands every 1 ms.
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+        sizes.append(len(batch))
+
+    # Two full batches, the fifth quick result once its batch is 0.3 s old (long before
+    # the late one), then the late one alone.
+    assert sizes == [2, 2, 1, 1]
+    assert sys.getswitchinterval() == switch_interval
 
 
 # --- hostile hosts ------------------------------------------------------------------------
