@@ -266,6 +266,15 @@ def _worker_init() -> None:
         conn.close()
 
 
+def _worker_process_init() -> None:
+    """What a Celery pool process does when the worker starts (``worker_process_init``),
+    long before the beat's send: here too before the clock starts."""
+    from apps.core.tasks import worker_process_prepare
+
+    _worker_init()
+    worker_process_prepare()
+
+
 def _send_chunk(ids: list[int]) -> int:
     from apps.reminders.tasks import reminders_send_chunk
 
@@ -318,7 +327,10 @@ def _bare_send(part: int, parts: int, port: int) -> int:
 
 def _full_path(workers: int) -> dict:
     """Stepwise's whole path for the moment: select, decide and record, then render, sign,
-    record and send every email through the real send task, ``workers`` processes at once."""
+    record and send every email through the real send task, ``workers`` processes at once.
+
+    The worker's processes are started first (and prepared as a Celery worker prepares
+    them), as a production worker is running before the beat sends the window's task."""
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
@@ -327,6 +339,9 @@ def _full_path(workers: int) -> dict:
     from apps.reminders.services import reminders_due_schedule
 
     ReminderDelivery.objects.all().delete()
+    connection.close()
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_process_init)
+    pool.map(time.sleep, [0.2] * workers, chunksize=1)  # every process up and prepared
     connection.ensure_connection()
 
     # 1. The selection alone (warm once: the first query pays for planning and cache).
@@ -349,11 +364,11 @@ def _full_path(workers: int) -> dict:
     size = _setting("REMINDERS_SEND_CHUNK_SIZE")
     chunks = [result.created_ids[i : i + size] for i in range(0, len(result.created_ids), size)]
     connection.close()
-    cpu = _children_cpu()
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
+    cpu = _pool_cpu(pool)
+    with pool:
         pool.map(_send_chunk, chunks, chunksize=1)
-    delivered = time.perf_counter()
-    cpu = _children_cpu() - cpu
+        delivered = time.perf_counter()
+        cpu = _pool_cpu(pool) - cpu
     return {
         "selection": selection,
         "selection_seconds": selection_seconds,
@@ -382,6 +397,27 @@ def _bare_loop(workers: int, port: int) -> tuple[float, float]:
     return seconds, _children_cpu() - cpu
 
 
+def _pool_cpu(pool) -> float:
+    """CPU seconds (user + system) of a pool's live processes so far."""
+    return _cpu_of([process.pid for process in pool._pool])
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) of live processes so far, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _sink_cpu() -> float:
+    """CPU seconds the SMTP sink's processes have spent so far."""
+    pids = os.environ.get("REMINDERS_BENCH_SINK_PIDS", "")
+    return _cpu_of([int(pid) for pid in pids.split(",") if pid])
+
+
 def _children_cpu() -> float:
     """CPU seconds (user + system) of this process's finished children (pool processes)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -394,7 +430,9 @@ def measure(workers: int, rounds: int) -> None:
     port = int(os.environ["EMAIL_URL"].rsplit(":", 1)[1])
     ratios = []
     for round_ in range(1, rounds + 1):
+        sink_cpu = _sink_cpu()
         full = _full_path(workers)
+        full_sink_cpu = _sink_cpu() - sink_cpu
         sent = full["sent"]
         if not _PRERENDERED:
             # The messages of the first round, rendered again (not timed).
@@ -408,7 +446,9 @@ def measure(workers: int, rounds: int) -> None:
                     _prerender_chunk, [ids[i : i + size] for i in range(0, len(ids), size)]
                 ):
                     _PRERENDERED.extend(part)
+        sink_cpu = _sink_cpu()
         bare_seconds, bare_cpu = _bare_loop(workers, port)
+        bare_sink_cpu = _sink_cpu() - sink_cpu
         full_rate = sent / full["total_seconds"]
         bare_rate = len(_PRERENDERED) / bare_seconds
         ratios.append(full_rate / bare_rate)
@@ -420,6 +460,11 @@ def measure(workers: int, rounds: int) -> None:
             f"one smtplib connection per process, {workers} processes: {bare_seconds:.1f}s "
             f"= {bare_rate:.0f} emails/s; sending processes' CPU "
             f"{1000 * bare_cpu / len(_PRERENDERED):.2f} ms per email"
+        )
+        print(
+            "  the SMTP sink's processes' CPU per email: "
+            f"{1000 * full_sink_cpu / max(sent, 1):.2f} ms in Stepwise's run, "
+            f"{1000 * bare_sink_cpu / len(_PRERENDERED):.2f} ms in the bare loop's"
         )
         print(
             f"  Stepwise full path (selection to last email): {full_rate:.0f} emails/s "
@@ -495,7 +540,11 @@ def main() -> None:
     sinks = [subprocess.Popen([sys.executable, sink_script, str(port)]) for _ in range(args.sinks)]
     try:
         time.sleep(1.5)  # let the sinks listen
-        env = {**os.environ, "EMAIL_URL": f"smtp://127.0.0.1:{port}"}
+        env = {
+            **os.environ,
+            "EMAIL_URL": f"smtp://127.0.0.1:{port}",
+            "REMINDERS_BENCH_SINK_PIDS": ",".join(str(sink.pid) for sink in sinks),
+        }
         subprocess.run(
             [
                 sys.executable,
