@@ -1,3 +1,4 @@
+from collections import Counter
 from typing import Any
 
 from django import forms
@@ -152,6 +153,37 @@ class TrackAdmin(ContentAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
         return track_list(published_only=False)
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        """A track whose steps hold learners' progress, events or notes cannot be deleted
+        (they would go with it): the confirmation page says so, with how many steps, in
+        place of a list of every learner's rows, and offers no "Yes"."""
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        tracks = list(objs)
+        steps = list(Step.objects.filter(track__in=tracks).values_list("pk", "track_id"))
+        held = steps_with_learner_data(step_ids=[pk for pk, _ in steps])
+        if not held:
+            return deleted, counts, perms, protected
+        per_track = Counter(track_id for pk, track_id in steps if pk in held)
+        # The page shows missing permissions before protected objects: none are missing,
+        # since nothing of the learners' is ever deleted from here.
+        return (
+            deleted,
+            counts,
+            set(),
+            [
+                format_html(
+                    "Track: {} — learners have progress on {} of its steps; unpublish it "
+                    "instead, and their progress is kept",
+                    track,
+                    per_track[track.pk],
+                )
+                for track in tracks
+                if per_track[track.pk]
+            ],
+        )
 
     def get_urls(self) -> list[URLPattern]:
         # "Import an article" (linked from the changelist): ahead of "<object_id>/".

@@ -47,7 +47,9 @@ class StepProgress(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="step_progress"
     )
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="progress")
+    # PROTECT, as on the events and notes below: a learner's data on a step never goes
+    # with it (a deleted track's included); content retires such a step instead.
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="progress")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TODO)
     # When the latest change happened on the client; offline sync compares against it.
     status_changed_at = models.DateTimeField()
@@ -125,7 +127,7 @@ class ProgressEvent(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="progress_events"
     )
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="progress_events")
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="progress_events")
     from_status = models.CharField(max_length=16, choices=Status.choices)
     to_status = models.CharField(max_length=16, choices=Status.choices)
     occurred_at = models.DateTimeField(help_text="When it happened on the client.")
@@ -191,7 +193,7 @@ class StepNote(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="step_notes"
     )
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="notes")
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="notes")
     body = models.TextField(blank=True)
     #: The learner's own links: a list of http(s) URLs.
     links = models.JSONField(default=list, blank=True)

@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection
+from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -258,6 +259,46 @@ def test_delete_selected_retires_steps_with_progress_and_restore_brings_them_bac
     assert touched.retired_at is None
     completion = track_completion_for(user_id=learner.pk, track_id=track.pk)
     assert (completion.required_total, completion.required_done) == (2, 2)
+
+
+def test_a_track_learners_have_progress_on_cannot_be_deleted_and_says_why(staff_client, learner):
+    track = TrackFactory(title="Kept track")
+    first, _ = StepFactory(track=track, position=0), StepFactory(track=track, position=1)
+    step_status_set(user=learner, step=first, status=Status.DONE)
+    url = reverse("admin:content_track_delete", args=[track.pk])
+
+    page = staff_client.get(url).content.decode()
+    staff_client.post(url, {"post": "yes"})
+
+    assert "learners have progress on 1 of its steps; unpublish it instead" in page
+    assert learner.email not in page  # no learner's rows listed to staff
+    assert Track.objects.filter(pk=track.pk).exists()
+    assert StepProgress.objects.filter(user=learner, step=first).exists()
+    # Bulk "delete selected" refuses the same way.
+    changelist = reverse("admin:content_track_changelist")
+    selected = {"action": "delete_selected", "_selected_action": [track.pk], "post": "yes"}
+    staff_client.post(changelist, selected)
+    assert Track.objects.filter(pk=track.pk).exists()
+
+
+def test_a_track_nobody_has_progress_on_can_be_deleted(staff_client):
+    track = TrackFactory()
+    StepFactory(track=track)
+    url = reverse("admin:content_track_delete", args=[track.pk])
+
+    staff_client.post(url, {"post": "yes"})
+
+    assert not Track.objects.filter(pk=track.pk).exists()
+
+
+def test_learner_data_on_a_step_is_protected_below_the_admin_too(learner):
+    step = StepFactory()
+    step_status_set(user=learner, step=step, status=Status.DONE)
+
+    with pytest.raises(ProtectedError):
+        step.track.delete()
+
+    assert StepProgress.objects.filter(user=learner, step=step).exists()
 
 
 def test_a_track_page_in_admin_cannot_delete_steps_inline(staff_client):
