@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import json
 import os
 import resource
@@ -89,6 +90,8 @@ class Server:
         self.first_at = 0.0  # epoch of the first request, the last answer
         self.last_at = 0.0
         self.seen: set[tuple[str, str]] = set()
+        #: (host, start, end) of every request, as epoch seconds: for ``slot_idle``.
+        self.spans: list[tuple[str, float, float]] = []
 
     def answer(self, method: str, path: str, host: str = "") -> tuple[int, dict[str, str], bytes]:
         kind = path.strip("/").split("/")[0]
@@ -121,7 +124,8 @@ class Server:
                 head = await reader.readuntil(b"\r\n\r\n")
                 method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
                 self.requests += 1
-                self.first_at = self.first_at or time.time()
+                started = time.time()
+                self.first_at = self.first_at or started
                 self.in_flight[host] += 1
                 self.max_in_flight[host] = max(self.max_in_flight[host], self.in_flight[host])
                 try:
@@ -130,6 +134,7 @@ class Server:
                 finally:
                     self.in_flight[host] -= 1
                     self.last_at = time.time()
+                    self.spans.append((host, started, self.last_at))
                 lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}"]
                 lines += ["Content-Type: text/html", "LinkChecker: allow"]
                 lines += [f"{k}: {v}" for k, v in headers.items()]
@@ -161,8 +166,44 @@ class Server:
             "last_at": self.last_at,
             # The server is one Python process: under load it can be what everyone waits for.
             "cpu_s": round(time.process_time(), 2),
+            **slot_idle(self.spans, int(os.environ.get("LINK_CHECK_PER_HOST", "4"))),
         }
         print(json.dumps(stats), flush=True)
+
+
+def slot_idle(spans: list[tuple[str, float, float]], slots: int) -> dict[str, float]:
+    """How long a host's request slots stood idle before each request, as the server saw it.
+
+    Each host's requests are replayed onto its ``slots`` in the order they came; a request
+    takes the slot freed first, and the gap between that slot's last answer and this
+    request's arrival is idle time a checker could have used (its own work between an
+    answer and its next request, or its start-interval). Also when the hosts' last
+    answers came, from the first request of the run.
+    """
+    by_host: dict[str, list[tuple[float, float]]] = {}
+    for host, start, end in spans:
+        by_host.setdefault(host, []).append((start, end))
+    if not by_host:
+        return {}
+    first = min(start for _, start, _ in spans)
+    gaps: list[float] = []
+    ends: list[float] = []
+    for requests in by_host.values():
+        requests.sort()
+        free = [requests[0][0]] * slots
+        for start, end in requests:
+            gaps.append(max(0.0, start - heapq.heappop(free)))
+            heapq.heappush(free, end)
+        ends.append(max(end for _, end in requests) - first)
+    gaps.sort()
+    ends.sort()
+    return {
+        "slot_idle_ms_mean": round(1000 * sum(gaps) / len(gaps), 1),
+        "slot_idle_ms_p50": round(1000 * gaps[len(gaps) // 2], 1),
+        "slot_idle_ms_p90": round(1000 * gaps[int(len(gaps) * 0.9)], 1),
+        "host_done_s_median": round(ends[len(ends) // 2], 2),
+        "host_done_s_max": round(ends[-1], 2),
+    }
 
 
 # --- contenders (each runs in a child process) -----------------------------------------------
