@@ -35,6 +35,7 @@ from apps.reminders.models import (
 )
 from apps.reminders.selectors import (
     SCHEDULED_KINDS,
+    Decision,
     Selection,
     reminder_email_contexts,
     reminders_due_select,
@@ -172,15 +173,33 @@ class ScheduleResult:
     created_ids: list[int] = field(default_factory=list)
 
 
-@transaction.atomic
 def reminders_due_schedule(*, now: datetime) -> ScheduleResult:
     """Decide who gets which reminder for ``now``'s window and record one delivery each.
 
-    The decision and the delivery rows commit together; the unique (learner, kind, window)
-    constraint makes a second run, a second beat or a retried task create nothing. Only
-    the rows this run created are handed to the send tasks, after commit, in chunks.
+    The decision is taken once; its deliveries are recorded a send chunk at a time
+    (``REMINDERS_SEND_CHUNK_SIZE``), and each chunk is handed to a send task as soon as it
+    commits: the first emails go out while the rest are still being recorded. The unique
+    (learner, kind, window) constraint makes a second run, a second beat or a retried task
+    create nothing; only the rows this run created are handed over. A run that dies half
+    way leaves the rest to the next beat's catch-up, which decides this window again
+    (``reminders_due_catch_up``).
     """
     selection = reminders_due_select(now=now)
+    result = ScheduleResult(selection=selection)
+    to_send, size = selection.to_send, settings.REMINDERS_SEND_CHUNK_SIZE
+    for offset in range(0, len(to_send), size):
+        with transaction.atomic():
+            created = _deliveries_record(
+                decisions=to_send[offset : offset + size], moment=selection.moment
+            )
+            _send_in_chunks(created)
+        result.created_ids += created
+    return result
+
+
+def _deliveries_record(*, decisions: list[Decision], moment: datetime) -> list[int]:
+    """One delivery row per decision, unless the learner has theirs for the window: the ids
+    of the rows created."""
     run_id = uuid.uuid4()
     ReminderDelivery.objects.bulk_create(
         [
@@ -188,19 +207,17 @@ def reminders_due_schedule(*, now: datetime) -> ScheduleResult:
                 user_id=decision.user_id,
                 kind=decision.kind or "",
                 window=decision.window,
-                due_at=selection.moment,
+                due_at=moment,
                 steps_to_goal=decision.steps_to_goal,
                 run_id=run_id,
             )
-            for decision in selection.to_send
+            for decision in decisions
         ],
         ignore_conflicts=True,
     )
-    created = list(
+    return list(
         ReminderDelivery.objects.filter(run_id=run_id).order_by("pk").values_list("pk", flat=True)
     )
-    _send_in_chunks(created)
-    return ScheduleResult(selection=selection, created_ids=created)
 
 
 def reminders_due_catch_up(*, now: datetime) -> list[ScheduleResult]:

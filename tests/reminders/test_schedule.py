@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django_celery_beat.models import PeriodicTask
 
+from apps.reminders import services
 from apps.reminders.models import DeliveryStatus, ReminderDelivery
 from apps.reminders.services import reminder_deliveries_send, reminders_due_schedule
 from config.celery_app import app
@@ -221,3 +222,27 @@ def test_running_both_windows_twice_sends_once(make_learner, django_capture_on_c
     assert created == [1, 0, 0, 0]
     assert [m.to for m in mail.outbox] == [[learner.email]]
     assert ReminderDelivery.objects.get().status == DeliveryStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_emails_go_out_while_the_rest_are_still_being_recorded(
+    make_learner, settings, monkeypatch
+):
+    settings.REMINDERS_SEND_CHUNK_SIZE = 2
+    learners = [make_learner(timezone="Asia/Kolkata", reminder_hour=7) for _ in range(5)]
+    recorded_when_sent: list[int] = []
+    send = services.reminder_deliveries_send
+
+    def sending(*, delivery_ids):
+        recorded_when_sent.append(ReminderDelivery.objects.count())
+        return send(delivery_ids=delivery_ids)
+
+    monkeypatch.setattr(services, "reminder_deliveries_send", sending)
+
+    result = reminders_due_schedule(now=SEVEN_IST)
+
+    # Each chunk went to its send task when it committed, before the next was recorded.
+    assert recorded_when_sent == [2, 4, 5]
+    assert len(result.created_ids) == 5
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in learners)
+    assert ReminderDelivery.objects.filter(status=DeliveryStatus.SENT).count() == 5
