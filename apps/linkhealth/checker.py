@@ -841,10 +841,18 @@ def check_urls_in_batches(
         finally:
             batches.put(done)
 
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch_interval, _SWITCH_INTERVAL_SECONDS))
     thread = threading.Thread(target=target, name="link-check", daemon=True)
-    thread.start()
+    with _quick_lock_handover():
+        thread.start()
+        yield from _batches_until_done(batches, done, running, thread)
+
+
+def _batches_until_done(
+    batches: queue.SimpleQueue[object],
+    done: object,
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]],
+    thread: threading.Thread,
+) -> Iterator[list[CheckResult]]:
     try:
         while (item := batches.get()) is not done:
             if isinstance(item, BaseException):
@@ -857,12 +865,33 @@ def check_urls_in_batches(
             with contextlib.suppress(RuntimeError):  # the loop has just closed
                 loop.call_soon_threadsafe(task.cancel)
         thread.join()
-        sys.setswitchinterval(switch_interval)
 
 
 #: How long a thread may hold the interpreter lock while the other waits for it, while
 #: a check runs (Python's default is 5 ms).
 _SWITCH_INTERVAL_SECONDS = 0.001
+_checks_running = 0
+_checks_running_lock = threading.Lock()
+_switch_interval_before = 0.0
+
+
+@contextlib.contextmanager
+def _quick_lock_handover() -> Iterator[None]:
+    """``_SWITCH_INTERVAL_SECONDS`` while any check runs in this process; the interval it
+    had before once the last one ends (checks in several threads at once included)."""
+    global _checks_running, _switch_interval_before
+    with _checks_running_lock:
+        if _checks_running == 0:
+            _switch_interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_interval_before, _SWITCH_INTERVAL_SECONDS))
+        _checks_running += 1
+    try:
+        yield
+    finally:
+        with _checks_running_lock:
+            _checks_running -= 1
+            if _checks_running == 0:
+                sys.setswitchinterval(_switch_interval_before)
 
 
 def check_url(url: str, config: CheckerConfig | None = None) -> CheckResult:

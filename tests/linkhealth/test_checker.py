@@ -13,6 +13,7 @@ from apps.linkhealth.checker import (
     CheckerConfig,
     LinkChecker,
     Outcome,
+    _quick_lock_handover,
     address_is_public,
     check_url,
     check_urls,
@@ -507,6 +508,19 @@ def test_batches_are_handed_over_whole_by_size_or_age(farm, link_settings):
     # the late one), then the late one alone.
     assert sizes == [2, 2, 1, 1]
     assert sys.getswitchinterval() == switch_interval
+
+
+def test_checks_in_two_threads_leave_the_switch_interval_as_they_found_it():
+    before = sys.getswitchinterval()
+    first, second = _quick_lock_handover(), _quick_lock_handover()
+
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first to start ends first: the second still runs
+    assert sys.getswitchinterval() == pytest.approx(0.001)
+    second.__exit__(None, None, None)
+
+    assert sys.getswitchinterval() == before
 
 
 # --- hostile hosts ------------------------------------------------------------------------
