@@ -110,6 +110,14 @@ class ExportBulkActionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(allow_null=True)
 
 
+class ExportSyncOperationSerializer(serializers.Serializer):
+    op_id = serializers.CharField(help_text="The operation's id, as the device sent it.")
+    step_id = serializers.IntegerField(help_text="The step's id, as the device sent it.")
+    status = serializers.CharField()
+    occurred_at = serializers.DateTimeField(allow_null=True)
+    recorded_at = serializers.DateTimeField(allow_null=True)
+
+
 class ExportPublicPageSerializer(serializers.Serializer):
     handle = serializers.CharField()
     public = serializers.BooleanField()
@@ -138,6 +146,11 @@ class ExportSerializer(serializers.Serializer):
     events = ExportEventSerializer(many=True)
     notes = ExportNoteSerializer(many=True)
     bulk_actions = ExportBulkActionSerializer(many=True)
+    sync_operations = ExportSyncOperationSerializer(
+        many=True,
+        help_text="Every offline operation taken from the learner's devices (applied or "
+        "stale): kept so that a replay is always answered duplicate.",
+    )
     public_page = ExportPublicPageSerializer(allow_null=True)
     calendar_feed = ExportCalendarFeedSerializer(
         allow_null=True, help_text="Whether a calendar link is on (its token is never kept)."

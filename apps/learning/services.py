@@ -5,11 +5,18 @@ from typing import Any
 
 from apps.accounts.models import User
 from apps.learning.models import CalendarFeed, PublicProfile, TrackVisit
-from apps.progress.models import BulkAction, Enrollment, ProgressEvent, StepNote, StepProgress
+from apps.progress.models import (
+    BulkAction,
+    Enrollment,
+    ProgressEvent,
+    StepNote,
+    StepProgress,
+    SyncReceipt,
+)
 
 
 def user_data_export(*, user: User) -> dict[str, Any]:
-    """Everything Stepwise holds about the learner, as JSON-ready data. Eight queries (nine
+    """Everything Stepwise holds about the learner, as JSON-ready data. Nine queries (ten
     with a public page: its tracks)."""
 
     def iso(value: datetime | None) -> str | None:
@@ -49,6 +56,13 @@ def user_data_export(*, user: User) -> dict[str, Any]:
         BulkAction.objects.filter(user=user)
         .order_by("created_at")
         .values_list("id", "track__slug", "kind", "undoes_id", "steps_changed", "created_at")
+    )
+    # The offline operations taken from the learner's devices, kept so that a replay is
+    # always answered "duplicate" (their step is as the device sent it: a number).
+    sync_operations = (
+        SyncReceipt.objects.filter(user=user)
+        .order_by("recorded_at", "op_id")
+        .values_list("op_id", "step_id", "status", "occurred_at", "recorded_at")
     )
     public = PublicProfile.objects.filter(user=user).prefetch_related("tracks").first()
     feed = CalendarFeed.objects.filter(user=user).values_list("created_at", flat=True).first()
@@ -105,6 +119,16 @@ def user_data_export(*, user: User) -> dict[str, Any]:
                 "created_at": iso(at),
             }
             for pk, track, kind, undoes, changed, at in bulk_actions
+        ],
+        "sync_operations": [
+            {
+                "op_id": op_id,
+                "step_id": step_id,
+                "status": status,
+                "occurred_at": iso(occurred),
+                "recorded_at": iso(recorded),
+            }
+            for op_id, step_id, status, occurred, recorded in sync_operations.iterator(2000)
         ],
         "public_page": {
             "handle": public.handle,

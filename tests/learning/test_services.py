@@ -1,10 +1,18 @@
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.learning.services import user_data_export
 from apps.progress.models import Status
-from apps.progress.services import step_note_set, step_status_set, track_bulk_set
+from apps.progress.services import (
+    SyncOperation,
+    progress_sync,
+    step_note_set,
+    step_status_set,
+    track_bulk_set,
+)
 from tests.factories import StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +27,10 @@ def test_export_holds_profile_enrollments_statuses_and_events(learner, django_as
     other = UserFactory()  # someone else's data never leaks in
     step_note_set(user=other, step=step, body="Not mine", links=[])
 
-    # 1 enrollments, 2 step statuses, 3 events, 4 notes, 5 bulk actions, 6 the public
-    # page's settings (none here; its tracks are 1 more), 7 the calendar link, 8 visits
-    with django_assert_num_queries(8):
+    # 1 enrollments, 2 step statuses, 3 events, 4 notes, 5 bulk actions, 6 sync
+    # operations, 7 the public page's settings (none here; its tracks are 1 more), 8 the
+    # calendar link, 9 visits
+    with django_assert_num_queries(9):
         data = user_data_export(user=learner)
 
     json.dumps(data)
@@ -69,3 +78,32 @@ def test_export_holds_the_public_page_calendar_link_and_visits_never_the_token(l
     assert token not in json.dumps(data)
     assert [v["track"] for v in data["track_visits"]] == ["gen-ai"]
     assert user_data_export(user=UserFactory())["public_page"] is None
+
+
+def test_export_holds_the_offline_operations_taken_from_the_devices(learner):
+    step = StepFactory()
+    moment = timezone.now() - timedelta(minutes=5)
+    progress_sync(
+        user=learner,
+        operations=[
+            SyncOperation(op_id="op-1", step_id=step.pk, status="done", occurred_at=moment)
+        ],
+    )
+    progress_sync(
+        user=UserFactory(),
+        operations=[
+            SyncOperation(op_id="op-2", step_id=step.pk, status="done", occurred_at=moment)
+        ],
+    )
+
+    operations = user_data_export(user=learner)["sync_operations"]
+
+    assert operations == [
+        {
+            "op_id": "op-1",
+            "step_id": step.pk,
+            "status": "done",
+            "occurred_at": moment.isoformat(),
+            "recorded_at": operations[0]["recorded_at"],
+        }
+    ]
