@@ -160,18 +160,18 @@ class TrackAdmin(ContentAdmin):
         """A track whose steps hold learners' progress, events or notes cannot be deleted
         (they would go with it): the confirmation page says so, with how many steps, in
         place of a list of every learner's rows, and offers no "Yes"."""
-        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
         tracks = list(objs)
         steps = list(Step.objects.filter(track__in=tracks).values_list("pk", "track_id"))
         held = steps_with_learner_data(step_ids=[pk for pk, _ in steps])
         if not held:
-            return deleted, counts, perms, protected
+            return super().get_deleted_objects(tracks, request)
+        # Refused: Django's own collection (every learner's row, each refused) is not
+        # worth making. The page shows missing permissions before protected objects:
+        # none are missing, since nothing of the learners' is ever deleted from here.
         per_track = Counter(track_id for pk, track_id in steps if pk in held)
-        # The page shows missing permissions before protected objects: none are missing,
-        # since nothing of the learners' is ever deleted from here.
         return (
-            deleted,
-            counts,
+            [],
+            {},
             set(),
             [
                 format_html(
