@@ -844,27 +844,18 @@ def check_urls_in_batches(
     thread = threading.Thread(target=target, name="link-check", daemon=True)
     with _quick_lock_handover():
         thread.start()
-        yield from _batches_until_done(batches, done, running, thread)
-
-
-def _batches_until_done(
-    batches: queue.SimpleQueue[object],
-    done: object,
-    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]],
-    thread: threading.Thread,
-) -> Iterator[list[CheckResult]]:
-    try:
-        while (item := batches.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield cast(list[CheckResult], item)
-    finally:
-        # The caller may leave before the end (an error recording, a task's soft time
-        # limit): stop the checks still running instead of waiting for all of them.
-        for loop, task in running:
-            with contextlib.suppress(RuntimeError):  # the loop has just closed
-                loop.call_soon_threadsafe(task.cancel)
-        thread.join()
+        try:
+            while (item := batches.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield cast(list[CheckResult], item)
+        finally:
+            # The caller may leave before the end (an error recording, a task's soft time
+            # limit): stop the checks still running instead of waiting for all of them.
+            for loop, task in running:
+                with contextlib.suppress(RuntimeError):  # the loop has just closed
+                    loop.call_soon_threadsafe(task.cancel)
+            thread.join()
 
 
 #: How long a thread may hold the interpreter lock while the other waits for it, while
