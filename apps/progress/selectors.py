@@ -221,30 +221,22 @@ def completion_for(
             (group_id, group_required or 0, optional, Status.TODO, steps, minutes)
         )
     per_learner: dict[tuple[int, int], list[StepFacts]] = defaultdict(list)
+    grouped_by = (
+        "user_id",
+        "step__track_id",
+        "step__group_id",
+        "step__group__required",
+        "step__is_optional",
+        "status",
+    )
     for user_id, track_id, group_id, group_required, optional, status, steps, minutes in (
         StepProgress.objects.filter(
             user_id__in=users, step__track_id__in=tracks, step__retired_at__isnull=True
         )
         .order_by()
-        .values(
-            "user_id",
-            "step__track_id",
-            "step__group_id",
-            "step__group__required",
-            "step__is_optional",
-            "status",
-        )
+        .values(*grouped_by)
         .annotate(steps=Count("pk"), minutes=Coalesce(Sum("step__estimated_minutes"), 0))
-        .values_list(
-            "user_id",
-            "step__track_id",
-            "step__group_id",
-            "step__group__required",
-            "step__is_optional",
-            "status",
-            "steps",
-            "minutes",
-        )
+        .values_list(*grouped_by, "steps", "minutes")
     ):
         required = group_required or 0
         per_learner[(user_id, track_id)] += [
