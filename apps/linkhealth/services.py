@@ -168,16 +168,21 @@ def _checks_record(
         return []
     checked = [(pk, url, _suggestion_within_limit(result)) for pk, url, result in checked]
     ids = sorted({pk for pk, _, _ in checked})
-    with connection.cursor() as cursor:
-        cursor.execute(_health_rows_create_sql(), [*_HEALTH_DEFAULTS.values(), ids])
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        with connection.cursor() as cursor:
+            cursor.execute(_health_rows_create_sql(), [*_HEALTH_DEFAULTS.values(), ids])
+    else:
+        ResourceHealth.objects.bulk_create(
+            [ResourceHealth(resource_id=pk) for pk in ids], ignore_conflicts=True
+        )
     states = {
         state.resource_id: state
         for state in ResourceHealth.objects.select_for_update()
         .filter(resource_id__in=ids)
         .order_by("resource_id")
     }
-    stamp = now.isoformat()
-    # Keyed by column, as _checks_insert_sql reads them.
+    # Keyed by field (and column), as _checks_insert_sql reads them.
     checks = [
         {
             "resource_id": pk,
@@ -207,18 +212,28 @@ def _checks_record(
         state.last_status_code = result.status_code
         state.last_detail = result.detail[:500]
         state.last_checked_at = now
-    healths = [
-        {
-            "resource_id": state.resource_id,
-            **{name: getattr(state, name) for name in _HEALTH_FIELDS},
-        }
-        for state in states.values()
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_checks_insert_sql(), [run.pk if run else None, stamp, _json(checks)])
-        # Rows known to exist and locked above: one UPDATE ... FROM, where bulk_update
-        # would build a CASE per field and row (seconds of CPU for a few thousand).
-        cursor.execute(_health_update_sql(), [_json(healths)])
+    if postgresql:
+        healths = [
+            {
+                "resource_id": state.resource_id,
+                **{name: getattr(state, name) for name in _HEALTH_FIELDS},
+            }
+            for state in states.values()
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _checks_insert_sql(), [run.pk if run else None, now.isoformat(), _json(checks)]
+            )
+            # Rows known to exist and locked above: one UPDATE ... FROM, where bulk_update
+            # would build a CASE per field and row (seconds of CPU for a few thousand).
+            cursor.execute(_health_update_sql(), [_json(healths)])
+    else:
+        # SQLite (the zero-setup default) has neither unnest nor jsonb_to_recordset: the
+        # ORM writes the same rows.
+        LinkCheck.objects.bulk_create(
+            LinkCheck(run=run, checked_at=now, **check) for check in checks
+        )
+        ResourceHealth.objects.bulk_update(list(states.values()), _HEALTH_FIELDS)
     if run is not None:
         LinkCheckClaim.objects.filter(
             run=run, url__in=[result.url for _, _, result in checked]
