@@ -824,9 +824,14 @@ def check_urls_in_batches(
 
         try:
             async with LinkChecker(config) as checker:
-                await checker.check_many(urls, on_result=on_result)
+                try:
+                    await checker.check_many(urls, on_result=on_result)
+                finally:
+                    # The last results go to be recorded now, not after the session has
+                    # closed its connections and the lookups' threads have stopped.
+                    hand_over()
         finally:
-            hand_over()
+            hand_over()  # anything a failing close left (nothing, as a rule)
 
     def target() -> None:
         try:

@@ -5,6 +5,7 @@ import ipaddress
 import socket
 import sys
 import threading
+import time
 
 import pytest
 
@@ -604,3 +605,27 @@ def test_challenge_markers_are_found_in_any_case_within_the_first_16_kb(marker):
     assert looks_like_challenge({}, b"x" * (16384 - len(marker)) + marker)
     assert not looks_like_challenge({}, b"x" * 16384 + marker)
     assert not looks_like_challenge({}, b"<html><title>A page</title></html>")
+
+
+def test_the_last_batch_is_handed_over_before_the_connections_close(farm, config, monkeypatch):
+    # Closing the session (and the lookups' threads) can take a while with many
+    # connections open; the last results must not wait for it to be recorded.
+    farm.route("/page", Reply())
+    closing = threading.Event()
+    aexit = LinkChecker.__aexit__
+
+    async def slow_close(self, *exc):
+        await asyncio.get_running_loop().run_in_executor(None, closing.wait, 5)
+        await aexit(self, *exc)
+
+    monkeypatch.setattr(LinkChecker, "__aexit__", slow_close)
+    batches = check_urls_in_batches([farm.url("/page")], config, size=100, seconds=60)
+    started = time.monotonic()
+
+    last = next(batches)
+
+    waited = time.monotonic() - started
+    closing.set()
+    assert [result.outcome for result in last] == [Outcome.OK]
+    assert waited < 4
+    assert list(batches) == []
