@@ -236,7 +236,6 @@ class HostGate:
 
     def __init__(self, per_host: int, interval: float) -> None:
         self._slots = asyncio.Semaphore(per_host)
-        self._lock = asyncio.Lock()
         self._next_start = 0.0
         self.interval = interval
         self.head_refused = False
@@ -247,12 +246,14 @@ class HostGate:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with self._slots:
-            async with self._lock:
-                now = time.monotonic()
-                if self._next_start > now:
-                    await asyncio.sleep(self._next_start - now)
-                    now = time.monotonic()
-                self._next_start = now + self.interval
+            # Each start is booked at once, ``interval`` after the one booked before it,
+            # then waited for: the loop runs one callback at a time, so no lock is needed
+            # for the booking, and a request whose start has come goes without queueing.
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            self._next_start = start + self.interval
+            if start > now:
+                await asyncio.sleep(start - now)
             yield
 
 
@@ -400,7 +401,9 @@ class LinkChecker:
         results: dict[str, CheckResult] = {}
         by_host: dict[str, collections.deque[str]] = {}
         for url in dict.fromkeys(urls):
-            host = (_urlsplit(url).hostname or "").lower()
+            # Not the cached split: a chunk's thousands of URLs would push out the entries
+            # the checks themselves are about to look up.
+            host = (urlsplit(url).hostname or "").lower()
             by_host.setdefault(host, collections.deque()).append(url)
 
         async def worker(queue: collections.deque[str]) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import ipaddress
+import itertools
 import socket
 import sys
 import threading
@@ -12,6 +13,7 @@ import pytest
 from apps.linkhealth.checker import (
     CHALLENGE_MARKERS,
     CheckerConfig,
+    HostGate,
     LinkChecker,
     Outcome,
     _quick_lock_handover,
@@ -629,3 +631,27 @@ def test_the_last_batch_is_handed_over_before_the_connections_close(farm, config
     assert [result.outcome for result in last] == [Outcome.OK]
     assert waited < 4
     assert list(batches) == []
+
+
+def test_a_hosts_requests_start_an_interval_apart_and_never_more_than_its_cap_at_once():
+    gate = HostGate(per_host=2, interval=0.05)
+    starts: list[float] = []
+    in_flight = most = 0
+
+    async def request() -> None:
+        nonlocal in_flight, most
+        async with gate.slot():
+            starts.append(time.monotonic())
+            in_flight += 1
+            most = max(most, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+
+    async def run() -> None:
+        await asyncio.gather(*(request() for _ in range(6)))
+
+    asyncio.run(run())
+
+    assert len(starts) == 6
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.049
+    assert most <= 2
