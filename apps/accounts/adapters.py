@@ -4,9 +4,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.contrib.sites.models import Site
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from apps.core.http import site_url
 
@@ -43,3 +45,20 @@ class AccountAdapter(DefaultAccountAdapter):
             if isinstance(context.get(key), str):
                 context[key] = _on_public_origin(context[key])
         super().send_mail(template_prefix, email, context)
+
+
+class ProviderNotSetUp(SocialApp.DoesNotExist, Http404):
+    """No social application for the provider: the sign-in API's forms still read it as
+    the ``DoesNotExist`` they handle (a 400 naming the field), a page as a 404."""
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Sign-in with GitHub or Google is offered once a curator adds the provider's social
+    application in the admin; until then its pages do not exist (404), where allauth would
+    answer a server error to anyone who opened them."""
+
+    def get_app(self, request: HttpRequest, provider: Any, client_id: Any = None) -> SocialApp:
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist as exc:
+            raise ProviderNotSetUp(f"Sign-in with {provider} is not set up here.") from exc

@@ -152,6 +152,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Stepwise] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split("://", 1)[0]
 SOCIALACCOUNT_ONLY = False
+# A provider with no social application in the admin: 404 on its pages, not a 500.
+SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
 # Links in allauth's emails use the site's public scheme (SITE_URL), not the request's.
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 # Sign-up also asks for the time zone (the browser's is suggested).

@@ -4,6 +4,7 @@ import pytest
 from allauth.socialaccount.models import SocialApp
 from django.contrib.sites.models import Site
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import User
@@ -108,6 +109,42 @@ def test_social_buttons_only_when_a_provider_is_configured(client):
     app.sites.add(Site.objects.get_current())
 
     assert "GitHub" in client.get(reverse("account_login")).content.decode()
+
+
+@pytest.mark.parametrize("provider", ["github", "google"])
+def test_a_sign_in_provider_nobody_set_up_is_not_found_not_a_server_error(provider):
+    client = Client(raise_request_exception=False)
+
+    login = client.get(reverse(f"{provider}_login"))
+    callback = client.get(reverse(f"{provider}_callback"), {"code": "x", "state": "y"})
+
+    assert (login.status_code, callback.status_code) == (404, 404)
+
+
+def test_the_sign_in_api_answers_a_provider_nobody_set_up_with_what_is_wrong(client):
+    response = client.post(
+        "/_allauth/app/v1/auth/provider/token",
+        {
+            "provider": "github",
+            "process": "login",
+            "token": {"client_id": "x", "access_token": "y"},
+        },
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["param"] == "token"
+
+
+def test_a_sign_in_provider_set_up_in_the_admin_offers_its_sign_in():
+    app = SocialApp.objects.create(provider="github", name="GitHub", client_id="id", secret="s")
+    app.sites.add(Site.objects.get_current())
+
+    response = Client().get(reverse("github_login"))
+
+    # A GET asks to confirm (allauth's protection against login CSRF); nothing leaves here.
+    assert response.status_code == 200
+    assert "GitHub" in response.content.decode()
 
 
 def test_repeated_failed_logins_are_rate_limited(client, learner):
