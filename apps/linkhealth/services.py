@@ -39,7 +39,7 @@ from apps.linkhealth.selectors import link_digest_content, links_due
 # --- recording one check ------------------------------------------------------------------
 
 
-def _health_apply(state: ResourceHealth, result: CheckResult, now: datetime) -> None:
+def _health_apply(state: _HealthState, result: CheckResult, now: datetime) -> None:
     """Damping: one bad answer never raises the alarm; the first good one clears it."""
     outcome = result.outcome
     spacing = timedelta(hours=settings.LINK_HEALTH_BROKEN_SPACING_HOURS)
@@ -148,27 +148,36 @@ def _checks_record(
 ) -> list[CheckResult]:
     """``link_checks_record`` over (resource id, resource URL, result), in a transaction.
 
-    The rows are written with hand-written SQL fed one JSON document per statement:
-    ``bulk_create`` prepares every value of every row in Python (about 0.1 ms a row for
-    the checks and the health upsert), which was most of a worker's recording CPU.
+    On PostgreSQL the rows are written with hand-written SQL fed one JSON document per
+    statement, four statements a batch: ``bulk_create`` prepared every value of every row in
+    Python (about 0.1 ms a row for the checks and the health upsert), and model instances
+    for the health rows cost as much again; that was most of a worker's recording CPU.
     """
     now = now or timezone.now()
+    postgresql = connection.vendor == "postgresql"
     if run is not None and checked:
         # Every claim of the batch is locked (not only those marked checked): a duplicate
         # recording the same URLs right now waits here, then sees them marked.
-        claims = (
-            LinkCheckClaim.objects.select_for_update()
-            .filter(run=run, url__in=[result.url for _, _, result in checked])
-            .order_by("pk")
-            .values_list("url", "checked_at")
-        )
-        done = {url for url, checked_at in claims if checked_at is not None}
+        urls = [result.url for _, _, result in checked]
+        if postgresql:
+            # Locked, and the unmarked ones marked, in one statement (this transaction's
+            # own: a failure further on unmarks them).
+            with connection.cursor() as cursor:
+                cursor.execute(_claims_mark_sql(), [run.pk, urls, now])
+                done = {url for (url,) in cursor.fetchall()}
+        else:
+            claims = (
+                LinkCheckClaim.objects.select_for_update()
+                .filter(run=run, url__in=urls)
+                .order_by("pk")
+                .values_list("url", "checked_at")
+            )
+            done = {url for url, checked_at in claims if checked_at is not None}
         checked = [item for item in checked if item[2].url not in done]
     if not checked:
         return []
     checked = [(pk, url, _suggestion_within_limit(result)) for pk, url, result in checked]
     ids = sorted({pk for pk, _, _ in checked})
-    postgresql = connection.vendor == "postgresql"
     if postgresql:
         with connection.cursor() as cursor:
             cursor.execute(_health_rows_create_sql(), [*_HEALTH_DEFAULTS.values(), ids])
@@ -177,10 +186,11 @@ def _checks_record(
             [ResourceHealth(resource_id=pk) for pk in ids], ignore_conflicts=True
         )
     states = {
-        state.resource_id: state
-        for state in ResourceHealth.objects.select_for_update()
+        row[0]: _HealthState(*row)
+        for row in ResourceHealth.objects.select_for_update()
         .filter(resource_id__in=ids)
         .order_by("resource_id")
+        .values_list("resource_id", *_HEALTH_FIELDS)
     }
     # Keyed by field (and column), as _checks_insert_sql reads them.
     checks = [
@@ -221,24 +231,60 @@ def _checks_record(
             for state in states.values()
         ]
         with connection.cursor() as cursor:
-            cursor.execute(
-                _checks_insert_sql(), [run.pk if run else None, now.isoformat(), _json(checks)]
-            )
             # Rows known to exist and locked above: one UPDATE ... FROM, where bulk_update
             # would build a CASE per field and row (seconds of CPU for a few thousand).
-            cursor.execute(_health_update_sql(), [_json(healths)])
+            cursor.execute(
+                _checks_insert_and_health_update_sql(),
+                [run.pk if run else None, now.isoformat(), _json(checks), _json(healths)],
+            )
     else:
         # SQLite (the zero-setup default) has neither unnest nor jsonb_to_recordset: the
         # ORM writes the same rows.
         LinkCheck.objects.bulk_create(
             LinkCheck(run=run, checked_at=now, **check) for check in checks
         )
-        ResourceHealth.objects.bulk_update(list(states.values()), _HEALTH_FIELDS)
-    if run is not None:
-        LinkCheckClaim.objects.filter(
-            run=run, url__in=[result.url for _, _, result in checked]
-        ).update(checked_at=now)
+        ResourceHealth.objects.bulk_update(
+            [
+                ResourceHealth(
+                    resource_id=state.resource_id,
+                    **{name: getattr(state, name) for name in _HEALTH_FIELDS},
+                )
+                for state in states.values()
+            ],
+            _HEALTH_FIELDS,
+        )
+        if run is not None:
+            LinkCheckClaim.objects.filter(
+                run=run, url__in=[result.url for _, _, result in checked]
+            ).update(checked_at=now)
     return [result for _, _, result in checked]
+
+
+class _HealthState:
+    """A resource's health row, as much of it as a check reads and changes (a model
+    instance per row cost its recording as much as the rest of the Python)."""
+
+    __slots__ = ("resource_id", *_HEALTH_FIELDS)
+
+    resource_id: int
+    health: str
+    health_changed_at: datetime | None
+    last_ok_at: datetime | None
+    consecutive_failures: int
+    broken_checks: int
+    first_broken_at: datetime | None
+    suggested_url: str
+    host: str
+    last_outcome: str
+    last_status_code: int | None
+    last_detail: str
+    last_checked_at: datetime | None
+    recheck_requested_at: datetime | None
+
+    def __init__(self, resource_id: int, *values: Any) -> None:
+        self.resource_id = resource_id
+        for name, value in zip(_HEALTH_FIELDS, values, strict=True):
+            setattr(self, name, value)
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
@@ -317,6 +363,26 @@ def _checks_insert_sql() -> str:
         f"SELECT %s, %s::timestamptz, {', '.join('x.' + c for c, _ in columns)} "
         "FROM jsonb_to_recordset(%s::jsonb) AS x(" + ", ".join(f"{c} {t}" for c, t in columns) + ")"
     )
+
+
+@functools.cache
+def _claims_mark_sql() -> str:
+    """The run's claims of the batch's URLs, locked in id order, those not yet checked
+    marked checked; answers the URLs that already were."""
+    table = LinkCheckClaim._meta.db_table
+    return (
+        f"WITH locked AS (SELECT id, url, checked_at FROM {table} "  # noqa: S608 (the model's)
+        "WHERE run_id = %s AND url = ANY(%s) ORDER BY id FOR UPDATE), "
+        f"marked AS (UPDATE {table} AS c SET checked_at = %s FROM locked "
+        "WHERE c.id = locked.id AND locked.checked_at IS NULL) "
+        "SELECT url FROM locked WHERE checked_at IS NOT NULL"
+    )
+
+
+@functools.cache
+def _checks_insert_and_health_update_sql() -> str:
+    """The batch's check rows inserted and its health rows updated, in one statement."""
+    return f"WITH checks AS ({_checks_insert_sql()}) {_health_update_sql()}"
 
 
 @functools.cache
