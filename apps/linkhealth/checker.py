@@ -246,14 +246,12 @@ class HostGate:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with self._slots:
-            # Each start is booked at once, ``interval`` after the one booked before it,
-            # then waited for: the loop runs one callback at a time, so no lock is needed
-            # for the booking, and a request whose start has come goes without queueing.
-            now = time.monotonic()
-            start = max(now, self._next_start)
-            self._next_start = start + self.interval
-            if start > now:
-                await asyncio.sleep(start - now)
+            # No lock: the loop runs one callback at a time, so between the check and the
+            # stamp nothing else starts. A waiter that wakes to find another has started
+            # meanwhile waits again; each start is stamped with the time it really went.
+            while (wait := self._next_start - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            self._next_start = time.monotonic() + self.interval
             yield
 
 

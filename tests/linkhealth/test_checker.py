@@ -647,8 +647,14 @@ def test_a_hosts_requests_start_an_interval_apart_and_never_more_than_its_cap_at
             await asyncio.sleep(0.01)
             in_flight -= 1
 
+    async def stall() -> None:
+        # The loop held up (a long callback, the recording thread holding the interpreter
+        # lock): the waiters wake late, and must still start an interval apart.
+        await asyncio.sleep(0.005)
+        time.sleep(0.12)
+
     async def run() -> None:
-        await asyncio.gather(*(request() for _ in range(6)))
+        await asyncio.gather(stall(), *(request() for _ in range(6)))
 
     asyncio.run(run())
 
