@@ -65,7 +65,12 @@ get_resolver().url_patterns  # every app's views
 import config.wsgi
 from config.celery_app import app
 app.loader.import_default_modules()  # every app's tasks
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
+for name, app_name in get_commands().items():
+    load_command_class(app_name, name)  # every command, make run's and the jobs' included
+# Loaded only when used: Google's sign-in tokens, an authenticator app's QR code.
+import jwt
+import qrcode
 call_command("check")
 print("started on", len(declared), "distributions")
 """
