@@ -80,8 +80,8 @@ pytest: $(VENV)/.installed-dev  ## The test suite only
 # are tested on SQLite again; on SQLite the suite above has already done it.
 SQLITE_PASS := $(if $(filter-out sqlite%,$(DATABASE_URL)),pytest-sqlite,)
 
-pytest-sqlite: $(VENV)/.installed-dev  ## The apps with SQL of their own, on SQLite (DATABASE_URL unset)
-	env -u DATABASE_URL $(BIN)/pytest -m "not postgres" tests/linkhealth tests/progress tests/reminders
+pytest-sqlite: $(VENV)/.installed-dev  ## The apps with SQL of their own, on SQLite (in memory)
+	DATABASE_URL=sqlite:// $(BIN)/pytest -m "not postgres" tests/linkhealth tests/progress tests/reminders
 
 test: lint lint-openapi typecheck lighthouse pytest $(SQLITE_PASS)  ## Lint, type checks, the whole test suite (and its SQLite pass)
 
