@@ -1,14 +1,9 @@
 """Stepwise starts on what it declares: `make run` and the image install the project's own
 dependencies, not the test tools', which bring many packages of their own."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import python_run
 
 # Runs in a fresh interpreter: every distribution outside the closure of Stepwise's declared
 # dependencies (extras followed, markers evaluated) is made unimportable, as on a machine
@@ -79,7 +74,6 @@ print("started on", len(declared), "distributions")
 @pytest.mark.parametrize("settings_module", ["config.settings.dev", "config.settings.production"])
 def test_the_app_starts_with_its_declared_dependencies_alone(settings_module, tmp_path):
     env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")},
         "DJANGO_SETTINGS_MODULE": settings_module,
         "PYTHONDONTWRITEBYTECODE": "1",
         # What production refuses to start without (no connection is made).
@@ -93,14 +87,6 @@ def test_the_app_starts_with_its_declared_dependencies_alone(settings_module, tm
         "STATIC_ROOT": str(tmp_path),
     }
 
-    run = subprocess.run(  # noqa: S603 - this interpreter, our own script
-        [sys.executable, "-c", STARTS_ON_ITS_DEPENDENCIES],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = python_run(STARTS_ON_ITS_DEPENDENCIES, env)
 
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "started on" in run.stdout
+    assert "started on" in out

@@ -1,10 +1,9 @@
 """Recording, damping, runs and chunks, reports, URL replacement: through the services."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -20,6 +19,7 @@ from apps.linkhealth.models import (
 from apps.linkhealth.selectors import links_due, resource_health_for
 from tests.factories import ResourceFactory, UserFactory
 from tests.linkhealth.farm import Reply
+from tests.linkhealth.recording_race import recordings_race
 
 pytestmark = pytest.mark.django_db
 
@@ -408,33 +408,13 @@ def test_two_recordings_of_the_same_urls_at_once_record_each_once(link_settings)
     # for the first to commit, then skips what it recorded.
     resources = ResourceFactory.create_batch(15)
     run, _ = services.link_check_run_create(kind="manual", resource_ids=[r.pk for r in resources])
-    first_recorded, commit_first = threading.Event(), threading.Event()
-    recorded: dict[str, list[str]] = {}
 
-    def record(name, batch, hold=False):
-        try:
-            with transaction.atomic():
-                results = services.link_checks_record(checked=_checked(batch), run=run)
-                recorded[name] = sorted(result.url for result in results)
-                if hold:
-                    first_recorded.set()
-                    commit_first.wait(10)
-        finally:
-            connections.close_all()
+    recorded = recordings_race(run, resources[:10], resources[5:][::-1])
 
-    first = threading.Thread(target=record, args=("first", resources[:10], True))
-    first.start()
-    assert first_recorded.wait(10)
-    second = threading.Thread(target=record, args=("second", resources[5:][::-1]))
-    second.start()
-    second.join(0.5)
-    waited = second.is_alive()
-    commit_first.set()
-    first.join(10)
-    second.join(10)
-
-    assert waited
-    assert recorded["first"] == sorted(r.url for r in resources[:10])
-    assert recorded["second"] == sorted(r.url for r in resources[10:])
+    assert recorded == {
+        "first": sorted(r.url for r in resources[:10]),
+        "second": sorted(r.url for r in resources[10:]),
+        "waited": True,
+    }
     assert LinkCheck.objects.filter(run=run).count() == 15
     assert LinkCheckClaim.objects.filter(run=run, checked_at__isnull=False).count() == 15
