@@ -823,16 +823,13 @@ def check_urls_in_batches(
             elif closing is None:
                 closing = loop.call_later(seconds, hand_over)
 
-        try:
-            async with LinkChecker(config) as checker:
-                try:
-                    await checker.check_many(urls, on_result=on_result)
-                finally:
-                    # The last results go to be recorded now, not after the session has
-                    # closed its connections and the lookups' threads have stopped.
-                    hand_over()
-        finally:
-            hand_over()  # anything a failing close left (nothing, as a rule)
+        async with LinkChecker(config) as checker:
+            try:
+                await checker.check_many(urls, on_result=on_result)
+            finally:
+                # The last results go to be recorded now, not after the session has
+                # closed its connections and the lookups' threads have stopped.
+                hand_over()
 
     def target() -> None:
         try:

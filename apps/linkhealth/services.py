@@ -152,39 +152,19 @@ def _checks_record(
     statement, four statements a batch: ``bulk_create`` prepared every value of every row in
     Python (about 0.1 ms a row for the checks and the health upsert), and model instances
     for the health rows cost as much again; that was most of a worker's recording CPU.
+    SQLite (the zero-setup default) has neither ``unnest`` nor ``jsonb_to_recordset``: the
+    ORM writes the same rows there.
     """
     now = now or timezone.now()
     postgresql = connection.vendor == "postgresql"
     if run is not None and checked:
-        # Every claim of the batch is locked (not only those marked checked): a duplicate
-        # recording the same URLs right now waits here, then sees them marked.
-        urls = [result.url for _, _, result in checked]
-        if postgresql:
-            # Locked, and the unmarked ones marked, in one statement (this transaction's
-            # own: a failure further on unmarks them).
-            with connection.cursor() as cursor:
-                cursor.execute(_claims_mark_sql(), [run.pk, urls, now])
-                done = {url for (url,) in cursor.fetchall()}
-        else:
-            claims = (
-                LinkCheckClaim.objects.select_for_update()
-                .filter(run=run, url__in=urls)
-                .order_by("pk")
-                .values_list("url", "checked_at")
-            )
-            done = {url for url, checked_at in claims if checked_at is not None}
+        done = _claims_take(run, [result.url for _, _, result in checked], now, postgresql)
         checked = [item for item in checked if item[2].url not in done]
     if not checked:
         return []
     checked = [(pk, url, _suggestion_within_limit(result)) for pk, url, result in checked]
     ids = sorted({pk for pk, _, _ in checked})
-    if postgresql:
-        with connection.cursor() as cursor:
-            cursor.execute(_health_rows_create_sql(), [*_HEALTH_DEFAULTS.values(), ids])
-    else:
-        ResourceHealth.objects.bulk_create(
-            [ResourceHealth(resource_id=pk) for pk in ids], ignore_conflicts=True
-        )
+    _health_rows_ensure(ids, postgresql)
     states = {
         row[0]: _HealthState(*row)
         for row in ResourceHealth.objects.select_for_update()
@@ -222,42 +202,66 @@ def _checks_record(
         state.last_status_code = result.status_code
         state.last_detail = result.detail[:500]
         state.last_checked_at = now
+    _rows_write(run, now, checks, list(states.values()), postgresql)
+    return [result for _, _, result in checked]
+
+
+def _claims_take(run: LinkCheckRun, urls: list[str], now: datetime, postgresql: bool) -> set[str]:
+    """Lock the run's claims of these URLs (a duplicate recording them right now waits,
+    then sees them marked) and mark those not yet checked, in this transaction (a failure
+    further on unmarks them); return the URLs that already were."""
     if postgresql:
-        healths = [
-            {
-                "resource_id": state.resource_id,
-                **{name: getattr(state, name) for name in _HEALTH_FIELDS},
-            }
-            for state in states.values()
-        ]
         with connection.cursor() as cursor:
-            # Rows known to exist and locked above: one UPDATE ... FROM, where bulk_update
-            # would build a CASE per field and row (seconds of CPU for a few thousand).
+            cursor.execute(_claims_mark_sql(), [run.pk, urls, now])
+            return {url for (url,) in cursor.fetchall()}
+    claims = list(
+        LinkCheckClaim.objects.select_for_update()
+        .filter(run=run, url__in=urls)
+        .order_by("pk")
+        .values_list("url", "checked_at")
+    )
+    LinkCheckClaim.objects.filter(run=run, url__in=urls, checked_at__isnull=True).update(
+        checked_at=now
+    )
+    return {url for url, checked_at in claims if checked_at is not None}
+
+
+def _health_rows_ensure(ids: list[int], postgresql: bool) -> None:
+    """A health row, with the model's defaults, for each resource that has none yet."""
+    if postgresql:
+        with connection.cursor() as cursor:
+            cursor.execute(_health_rows_create_sql(), [*_HEALTH_DEFAULTS.values(), ids])
+    else:
+        ResourceHealth.objects.bulk_create(
+            [ResourceHealth(resource_id=pk) for pk in ids], ignore_conflicts=True
+        )
+
+
+def _rows_write(
+    run: LinkCheckRun | None,
+    now: datetime,
+    checks: list[dict[str, Any]],
+    states: list[_HealthState],
+    postgresql: bool,
+) -> None:
+    """Insert the check rows and write the health rows back (known to exist, locked)."""
+    if postgresql:
+        healths = [{"resource_id": state.resource_id, **state.values()} for state in states]
+        with connection.cursor() as cursor:
+            # One UPDATE ... FROM, where bulk_update would build a CASE per field and row
+            # (seconds of CPU for a few thousand).
             cursor.execute(
                 _checks_insert_and_health_update_sql(),
                 [run.pk if run else None, now.isoformat(), _json(checks), _json(healths)],
             )
     else:
-        # SQLite (the zero-setup default) has neither unnest nor jsonb_to_recordset: the
-        # ORM writes the same rows.
         LinkCheck.objects.bulk_create(
             LinkCheck(run=run, checked_at=now, **check) for check in checks
         )
         ResourceHealth.objects.bulk_update(
-            [
-                ResourceHealth(
-                    resource_id=state.resource_id,
-                    **{name: getattr(state, name) for name in _HEALTH_FIELDS},
-                )
-                for state in states.values()
-            ],
+            [ResourceHealth(resource_id=state.resource_id, **state.values()) for state in states],
             _HEALTH_FIELDS,
         )
-        if run is not None:
-            LinkCheckClaim.objects.filter(
-                run=run, url__in=[result.url for _, _, result in checked]
-            ).update(checked_at=now)
-    return [result for _, _, result in checked]
 
 
 class _HealthState:
@@ -285,6 +289,10 @@ class _HealthState:
         self.resource_id = resource_id
         for name, value in zip(_HEALTH_FIELDS, values, strict=True):
             setattr(self, name, value)
+
+    def values(self) -> dict[str, Any]:
+        """The fields a check changes, by name."""
+        return {name: getattr(self, name) for name in _HEALTH_FIELDS}
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
