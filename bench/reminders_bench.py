@@ -363,7 +363,10 @@ def _full_path(workers: int) -> dict:
             lambda: sending.append(pool.apply_async(_send_chunk, (delivery_ids,)))
         )
 
+    from bench.common import postgres_cpu_s
+
     cpu = _pool_cpu(pool)
+    own_cpu, database_cpu = time.process_time(), postgres_cpu_s()
     started = time.perf_counter()
     real_hand_over, services._send_in_chunks = services._send_in_chunks, hand_over
     try:
@@ -380,6 +383,7 @@ def _full_path(workers: int) -> dict:
             chunk.get()
         delivered = time.perf_counter()
         cpu = _pool_cpu(pool) - cpu
+        own_cpu, database_cpu = time.process_time() - own_cpu, postgres_cpu_s() - database_cpu
     connection.close()
     return {
         "selection": selection,
@@ -392,6 +396,9 @@ def _full_path(workers: int) -> dict:
         "delivery_seconds": delivered - scheduled,
         "total_seconds": delivered - started,
         "sender_cpu_seconds": cpu,
+        # The scheduling process's (selection, decisions, recording them) and PostgreSQL's.
+        "scheduler_cpu_seconds": own_cpu,
+        "database_cpu_seconds": database_cpu,
         "sent": ReminderDelivery.objects.filter(status=DeliveryStatus.SENT).count(),
         "not_sent": ReminderDelivery.objects.exclude(status=DeliveryStatus.SENT).count(),
     }
@@ -482,6 +489,8 @@ def measure(workers: int, rounds: int) -> None:
             f"  Stepwise full path (selection to last email): {full_rate:.0f} emails/s "
             f"= {full_rate / bare_rate:.0%} of the bare loop"
         )
+        _budget_report(full, full_sink_cpu, bare_seconds, bare_cpu / len(_PRERENDERED))
+    _recording_cost()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
@@ -492,6 +501,62 @@ def measure(workers: int, rounds: int) -> None:
     print(
         f"peak memory (max RSS): {peak_mb:.0f} MB selecting process, "
         f"{worker_peak_mb:.0f} MB largest worker process"
+    )
+
+
+def _recording_cost() -> None:
+    """What recording each email sent costs on its own, through the recorder the send task
+    uses (one committed statement per email, the floor the at-most-one-duplicate rule sets):
+    the last round's deliveries are taken back to "sending" under a claim, then recorded
+    sent one by one, nothing else running."""
+    import uuid
+
+    from apps.reminders.models import DeliveryStatus, ReminderDelivery
+    from apps.reminders.services import _sent_recorder
+    from bench.common import postgres_cpu_s
+
+    claim = uuid.uuid4()
+    pks = list(ReminderDelivery.objects.values_list("pk", flat=True))
+    ReminderDelivery.objects.filter(pk__in=pks).update(
+        status=DeliveryStatus.SENDING, claim_id=claim
+    )
+    own_cpu, database_cpu = time.process_time(), postgres_cpu_s()
+    started = time.perf_counter()
+    with _sent_recorder(claim=claim) as record_sent:
+        recorded = sum(record_sent(pk) for pk in pks)
+    seconds = time.perf_counter() - started
+    own_cpu, database_cpu = time.process_time() - own_cpu, postgres_cpu_s() - database_cpu
+    assert recorded == len(pks)
+    print(
+        f"recording {recorded:,} emails sent, one committed statement each, nothing else "
+        f"running: {1000 * seconds / recorded:.3f} ms per email, of which CPU "
+        f"{1000 * own_cpu / recorded:.3f} ms in the recording process and "
+        f"{1000 * database_cpu / recorded:.3f} ms in PostgreSQL"
+    )
+
+
+def _budget_report(
+    full: dict, sink_cpu: float, bare_seconds: float, bare_cpu_per_email: float
+) -> None:
+    """Where the machine's CPU went in Stepwise's run, and what 80 % of the bare loop's rate
+    would leave Stepwise's sending processes: the cores' seconds in the time that rate
+    allows, less what the sink, the scheduling process and PostgreSQL spent in this run."""
+    cores = os.cpu_count() or 1
+    sent = max(full["sent"], 1)
+    others = sink_cpu + full["scheduler_cpu_seconds"] + full["database_cpu_seconds"]
+    allowed = cores * bare_seconds / 0.8
+    print(
+        f"  CPU in Stepwise's run: {full['sender_cpu_seconds'] + others:.1f} s over "
+        f"{full['total_seconds']:.1f} s on {cores} cores (senders "
+        f"{full['sender_cpu_seconds']:.1f}, sink {sink_cpu:.1f}, scheduling process "
+        f"{full['scheduler_cpu_seconds']:.1f}, PostgreSQL {full['database_cpu_seconds']:.1f})"
+    )
+    senders = 1000 * full["sender_cpu_seconds"] / sent
+    print(
+        f"  at 80 % of the bare loop ({bare_seconds / 0.8:.1f} s) the cores have "
+        f"{allowed:.1f} CPU-s; less the sink, scheduling and PostgreSQL, the senders would "
+        f"have {1000 * (allowed - others) / sent:.2f} ms per email (the bare loop's spend "
+        f"{1000 * bare_cpu_per_email:.2f}, Stepwise's {senders:.2f})"
     )
 
 
