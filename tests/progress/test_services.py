@@ -2,7 +2,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -175,7 +175,7 @@ def test_concurrent_calls_leave_one_row_and_one_event():
         except BaseException as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own; not left for the test database's drop
 
     threads = [threading.Thread(target=mark_done) for _ in range(4)]
     for thread in threads:
@@ -205,7 +205,7 @@ def test_concurrent_replays_of_one_key_record_one_event():
         except BaseException as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own; not left for the test database's drop
 
     threads = [threading.Thread(target=send, args=(s,)) for s in statuses]
     for thread in threads:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.db import connections
 
 from apps.accounts.services import user_create
 from apps.content.models import ChoiceGroup
@@ -57,6 +58,10 @@ def page(live_server):
             ),
         )
         yield page
+        # While Playwright's loop runs in this thread, Django keeps the test's database
+        # connection as the loop's (asgiref's Local), not the thread's: close it here, or it
+        # outlives the test and the test database cannot be dropped at the end of the run.
+        connections.close_all()
         assert not violations, violations
         context.close()
         browser.close()
