@@ -2,6 +2,7 @@
 project (and the apps it includes) routes, with made-up arguments, under each method, with
 empty, wrong-shaped and junk bodies and query strings, as a stranger, a learner and staff."""
 
+import itertools
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from tests.factories import StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-_ARGUMENT = re.compile(r"<(?:(\w+):)?\w+>")
+_ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
 _JSON = "application/json"
 #: (method, keyword arguments for the test client's method)
 REQUESTS = [
@@ -42,20 +43,67 @@ def _routes(resolver: URLResolver | None = None, prefix: str = "") -> Iterator[s
             yield pattern  # regular expressions (static files, admin's catch-all) left out
 
 
-def test_no_route_answers_a_server_error():
-    step = StepFactory()
+def _learner_with_everything(step) -> tuple[User, dict[str, str]]:
+    """A learner with a step done, a note, a bulk action, a public page, a calendar feed and
+    reminder links; and the route arguments that reach those objects."""
+    from apps.learning.calendar import calendar_feed_issue
+    from apps.learning.models import PublicProfile
+    from apps.progress.models import BulkAction
+    from apps.progress.services import step_note_set, track_bulk_set
+    from apps.reminders.tokens import KEEP_ON_SALT, UNSUBSCRIBE_SALT, token_make
+    from tests.factories import ResourceFactory, StepResourceFactory
+
     learner = UserFactory()
-    staff = UserFactory(is_staff=True, is_superuser=True)
     step_status_set(user=learner, step=step, status=Status.DONE)
-    arguments = {"int": str(step.pk), "slug": step.track.slug, "uuid": str(uuid.uuid4())}
+    step_note_set(user=learner, step=step, body="A *note*", links=["https://example.org/"])
+    action = track_bulk_set(user=learner, track=step.track, kind=BulkAction.Kind.MARK_DONE)
+    profile = PublicProfile.objects.create(user=learner, handle="ada", is_public=True)
+    profile.tracks.add(step.track)
+    resource = ResourceFactory()
+    StepResourceFactory(step=step, resource=resource)
+    return learner, {
+        "step_id": str(step.pk),
+        "resource_id": str(resource.pk),
+        "slug": step.track.slug,
+        "track": step.track.slug,
+        "key": step.key,
+        "handle": profile.handle,
+        "kind": BulkAction.Kind.RESET,
+        "table": "steps",
+        "action_id": str(action.action.pk),
+        "token": calendar_feed_issue(user=learner),
+        "unsubscribe": token_make(user_id=learner.pk, salt=UNSUBSCRIBE_SALT),
+        "keep-on": token_make(user_id=learner.pk, salt=KEEP_ON_SALT),
+    }
+
+
+def _url(route: str, arguments: dict[str, str]) -> str:
+    def argument(match: re.Match[str]) -> str:
+        if match.group(2) == "token" and route.startswith("reminders/"):
+            return arguments[route.split("/")[1]]  # each reminder link has its own signature
+        return arguments.get(match.group(2), "x")
+
+    return "/" + _ARGUMENT.sub(argument, route)
+
+
+def test_no_route_answers_a_server_error():
+    """Each route's arguments name real objects (the learner's own), so the odd requests
+    reach the views' work, not only their 404s; then made-up ones, which must 404."""
+    step = StepFactory()
+    learner, real = _learner_with_everything(step)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    made_up = dict.fromkeys(real, "999999") | {
+        "slug": "no-such-track",
+        "action_id": str(uuid.uuid4()),
+    }
     routes = sorted(set(_routes()))
     failures = []
 
     for who in (None, learner, staff):
         client = Client(raise_request_exception=False)
         for route in routes:
-            url = "/" + _ARGUMENT.sub(lambda m: arguments.get(m.group(1) or "", "x"), route)
-            for method, kwargs in REQUESTS:
+            urls = {_url(route, real), _url(route, made_up)}
+            for url, (method, kwargs) in itertools.product(sorted(urls), REQUESTS):
                 if who is not None:
                     client.force_login(who)  # again: an earlier request may have signed out
                 response = getattr(client, method)(url, **kwargs)
