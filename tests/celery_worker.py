@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,16 +44,61 @@ def shared_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+#: The Redis databases worker tests lease, one a test, and the one that keeps the leases.
+#: (Others are taken: the test settings' cache, the production tests' 12, the benchmarks'.)
+WORKER_REDIS_DATABASES = range(6, 12)
+LEASES_REDIS_DATABASE = 15
+#: A lease lapses by itself this long after it was taken: a test session that died holding
+#: one does not hold it for ever.
+LEASE_SECONDS = 1800
+
+
+def _redis_database_url(number: int) -> str:
+    return urlunsplit(urlsplit(redis_url())._replace(path=f"/{number}"))
+
+
 @contextmanager
-def celery_worker(
-    *, redis_db: int, env: dict[str, str] | None = None, pool: str = "solo", concurrency: int = 1
-) -> Iterator[WorkerRun]:
-    """Start a worker on its own Redis database (so suites never take each other's tasks)
-    and the test database; stop it on exit and keep what it printed in ``log``."""
+def redis_database_leased() -> Iterator[int]:
+    """A Redis database for a test's workers that no other test session on this Redis uses
+    meanwhile (two sessions' workers would take each other's tasks)."""
     import redis
 
-    broker = urlunsplit(urlsplit(redis_url())._replace(path=f"/{redis_db}"))
-    redis.Redis.from_url(broker).flushdb()
+    leases = redis.Redis.from_url(_redis_database_url(LEASES_REDIS_DATABASE))
+    holder = uuid.uuid4().hex
+    deadline = time.monotonic() + 600
+    while True:
+        for number in WORKER_REDIS_DATABASES:
+            key = f"stepwise-tests:worker-redis-database:{number}"
+            if leases.set(key, holder, nx=True, ex=LEASE_SECONDS):
+                try:
+                    yield number
+                finally:
+                    if leases.get(key) == holder.encode():
+                        leases.delete(key)
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no free Redis database among {list(WORKER_REDIS_DATABASES)}")
+        time.sleep(1)
+
+
+@contextmanager
+def celery_worker(
+    *,
+    redis_db: int,
+    keep_queue: bool = False,
+    env: dict[str, str] | None = None,
+    pool: str = "solo",
+    concurrency: int = 1,
+) -> Iterator[WorkerRun]:
+    """Start a worker on a Redis database (leased by ``redis_database_leased``) and the test
+    database; stop it on exit and keep what it printed in ``log``. The database is emptied
+    first unless ``keep_queue``: a worker started again after a killed one finds the queue
+    as that one left it."""
+    import redis
+
+    broker = _redis_database_url(redis_db)
+    if not keep_queue:
+        redis.Redis.from_url(broker).flushdb()
     process = subprocess.Popen(  # noqa: S603 - our own celery, fixed arguments
         [
             str(Path(sys.executable).with_name("celery")),

@@ -1,5 +1,6 @@
 import os
 import socket
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -73,3 +74,12 @@ def staff_client(client, db):
 @pytest.fixture
 def roadmaps_dir():
     return settings.STEPWISE_ROADMAPS_DIR
+
+
+@pytest.fixture
+def worker_redis_db() -> Iterator[int]:
+    """A Redis database for this test's Celery workers, leased from the other test sessions."""
+    from tests.celery_worker import redis_database_leased
+
+    with redis_database_leased() as number:
+        yield number

@@ -25,15 +25,13 @@ from tests.linkhealth.farm import Farm, Reply
 from tests.linkhealth.workers import children
 from tests.production import own_redis
 
-# Link health's own Redis database, so other suites' workers never take these tasks.
-REDIS_DB = 7
 CHUNK = "apps.linkhealth.tasks.links_check_chunk"
 
 
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm):
+def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm, worker_redis_db):
     # Three hosts (three loopback addresses, one farm each), two links each: a host's
     # links stay in one chunk, so three chunks of two.
     farms = [farm, Farm(host="127.0.0.2").start(), Farm(host="127.0.0.3").start()]
@@ -50,7 +48,9 @@ def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm):
         "LINK_CHECK_TIMEOUT_SECONDS": "2",
     }
     try:
-        with celery_worker(redis_db=REDIS_DB, env=env, pool="threads", concurrency=2) as worker:
+        with celery_worker(
+            redis_db=worker_redis_db, env=env, pool="threads", concurrency=2
+        ) as worker:
             # What beat sends every hour; twice, as a duplicate delivery would.
             worker.sender.send_task("apps.linkhealth.tasks.links_check_due")
             worker.sender.send_task("apps.linkhealth.tasks.links_check_due")
@@ -76,7 +76,9 @@ def test_due_links_fan_out_in_chunks_to_a_worker_through_redis(farm):
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_report_made_while_the_broker_is_down_is_checked_once_it_is_back(client, learner, farm):
+def test_a_report_made_while_the_broker_is_down_is_checked_once_it_is_back(
+    client, learner, farm, worker_redis_db
+):
     path = "/reported"
     farm.route(path)
     resource = ResourceFactory(url=farm.url(path))
@@ -94,7 +96,7 @@ def test_a_report_made_while_the_broker_is_down_is_checked_once_it_is_back(clien
         # When the broker is back, the relay hands the re-check to a worker.
         redis.start()
         env = {"REDIS_URL": redis.url, "LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32"}
-        with celery_worker(redis_db=REDIS_DB, env=env) as worker:
+        with celery_worker(redis_db=worker_redis_db, env=env) as worker:
             OutboxMessage.objects.update(available_at=timezone.now())  # the backoff is over
             assert outbox_relay().sent == 1
             worker.wait_until(lambda: LinkCheck.objects.exists())
@@ -110,7 +112,9 @@ def test_a_report_made_while_the_broker_is_down_is_checked_once_it_is_back(clien
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_chunk_whose_worker_process_is_killed_is_redelivered_and_checked_once(farm):
+def test_a_chunk_whose_worker_process_is_killed_is_redelivered_and_checked_once(
+    farm, worker_redis_db
+):
     path = "/slow"
     # The first answer comes too late for the worker process (killed meanwhile), the next at once.
     farm.route(path, Reply(delay=10), Reply())
@@ -118,7 +122,7 @@ def test_a_chunk_whose_worker_process_is_killed_is_redelivered_and_checked_once(
     run, chunks = link_check_run_create(kind="manual", resource_ids=[resource.pk])
     env = {"LINK_CHECK_ALLOWED_NETWORKS": "127.0.0.1/32", "LINK_CHECK_TIMEOUT_SECONDS": "30"}
 
-    with celery_worker(redis_db=REDIS_DB, env=env, pool="prefork", concurrency=1) as worker:
+    with celery_worker(redis_db=worker_redis_db, env=env, pool="prefork", concurrency=1) as worker:
         worker.sender.send_task(CHUNK, args=[run.pk, chunks[0]])
         worker.wait_until(lambda: farm.hit_count(path) == 1)  # the check is under way
         (process,) = children(worker.process.pid)

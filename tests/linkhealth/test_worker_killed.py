@@ -2,23 +2,16 @@
 restarted: the chunk is done again from where it stopped, and every link ends with exactly
 one result in the run. A real worker (prefork) through a real Redis broker, real HTTP."""
 
-from urllib.parse import urlsplit, urlunsplit
-
 import pytest
 from django.db.models import Count
 
 from apps.linkhealth.models import LinkCheck, LinkCheckClaim
 from apps.linkhealth.services import link_check_run_create
 from tests.celery_worker import celery_worker
-from tests.conftest import redis_url
 from tests.factories import ResourceFactory
 from tests.linkhealth.farm import Reply
 from tests.linkhealth.workers import worker_kill_9
 
-# Link health's own Redis databases for this test (the other worker tests use 6 to 9): the
-# broker's, and one more that only ever gets emptied.
-REDIS_DB = 10
-SPARE_REDIS_DB = 11
 LINKS = 40
 PER_HOST = 2
 BATCH = 4
@@ -29,7 +22,9 @@ CHUNK = "apps.linkhealth.tasks.links_check_chunk"
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_chunk_loses_no_link_result_and_records_none_twice(farm):
+def test_a_worker_killed_mid_chunk_loses_no_link_result_and_records_none_twice(
+    farm, worker_redis_db
+):
     # Forty links on one host, two at a time, each answered after 0.25 s: a 5 s chunk.
     paths = [f"/page{n}" for n in range(LINKS)]
     for path in paths:
@@ -48,7 +43,7 @@ def test_a_worker_killed_mid_chunk_loses_no_link_result_and_records_none_twice(f
 
     # Given the chunk on a worker that is killed with `kill -9` (main and pool process)
     # once some of its results are recorded.
-    with celery_worker(redis_db=REDIS_DB, env=env, pool="prefork", concurrency=1) as first:
+    with celery_worker(redis_db=worker_redis_db, env=env, pool="prefork", concurrency=1) as first:
         first.sender.send_task(CHUNK, args=[run.pk, chunks[0]])
         first.wait_until(lambda: checks.count() >= KILL_AFTER, seconds=120)
         worker_kill_9(first)
@@ -56,12 +51,12 @@ def test_a_worker_killed_mid_chunk_loses_no_link_result_and_records_none_twice(f
     hits_before = {path: farm.hit_count(path) for path in paths}
     assert KILL_AFTER <= len(recorded_before) < LINKS, first.log  # killed mid-chunk
 
-    # When a worker starts again (the broker hands the lost task out after 10 s). It must
-    # find the queue as the killed one left it: the helper empties the Redis database it is
-    # given, so it is given a spare one and the broker comes through REDIS_URL.
-    env["REDIS_URL"] = urlunsplit(urlsplit(redis_url())._replace(path=f"/{REDIS_DB}"))
+    # When a worker starts again (the broker hands the lost task out after 10 s), on the
+    # queue as the killed one left it.
     open_claims = LinkCheckClaim.objects.filter(run=run, checked_at__isnull=True)
-    with celery_worker(redis_db=SPARE_REDIS_DB, env=env, pool="prefork", concurrency=1) as again:
+    with celery_worker(
+        redis_db=worker_redis_db, keep_queue=True, env=env, pool="prefork", concurrency=1
+    ) as again:
         again.wait_until(lambda: not open_claims.exists(), seconds=120)
 
     # Then every link has exactly one result in the run, none lost, none twice ...

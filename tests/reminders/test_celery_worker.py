@@ -16,14 +16,11 @@ from tests.production import own_redis
 from tests.reminders.smtp import Recorder, smtp_server
 from tests.reminders.test_selection import SEVEN_IST
 
-# Reminders' own Redis database, so other suites' workers never take these tasks.
-REDIS_DB = 6
-
 
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_beat_task_runs_on_a_worker_through_redis(make_learner):
+def test_the_beat_task_runs_on_a_worker_through_redis(make_learner, worker_redis_db):
     learners = [make_learner(timezone="Asia/Kolkata", reminder_hour=7) for _ in range(3)]
     recorder = Recorder()
 
@@ -33,7 +30,9 @@ def test_the_beat_task_runs_on_a_worker_through_redis(make_learner):
 
     with (
         smtp_server(recorder) as port,
-        celery_worker(redis_db=REDIS_DB, env={"EMAIL_URL": f"smtp://127.0.0.1:{port}"}) as worker,
+        celery_worker(
+            redis_db=worker_redis_db, env={"EMAIL_URL": f"smtp://127.0.0.1:{port}"}
+        ) as worker,
     ):
         # The beat task, for the Done-when moment: Monday 07:00 in Asia/Kolkata; twice.
         worker.sender.send_task("reminders.send_due", args=[SEVEN_IST.isoformat()])
@@ -49,7 +48,7 @@ def test_the_beat_task_runs_on_a_worker_through_redis(make_learner):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_test_reminder_asked_for_while_the_broker_is_down_goes_out_once_it_is_back(
-    client, make_learner
+    client, make_learner, worker_redis_db
 ):
     staff = make_learner(timezone="Asia/Kolkata", reminder_hour=7)
     staff.is_staff = True
@@ -72,7 +71,7 @@ def test_a_test_reminder_asked_for_while_the_broker_is_down_goes_out_once_it_is_
         with (
             smtp_server(recorder) as port,
             celery_worker(
-                redis_db=REDIS_DB,
+                redis_db=worker_redis_db,
                 env={"REDIS_URL": redis.url, "EMAIL_URL": f"smtp://127.0.0.1:{port}"},
             ) as worker,
         ):
@@ -100,7 +99,9 @@ class SlowRecorder(Recorder):
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_send_task_out_of_time_records_what_went_out_and_hands_the_rest_back(make_learner):
+def test_a_send_task_out_of_time_records_what_went_out_and_hands_the_rest_back(
+    make_learner, worker_redis_db
+):
     learners = [make_learner(timezone="Asia/Kolkata", reminder_hour=7) for _ in range(3)]
     now = timezone.now()
     deliveries = [
@@ -119,7 +120,7 @@ def test_a_send_task_out_of_time_records_what_went_out_and_hands_the_rest_back(m
     with smtp_server(recorder) as port:
         env["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
         # Time limits need the prefork pool (the one a worker runs by default).
-        with celery_worker(redis_db=REDIS_DB, env=env, pool="prefork") as worker:
+        with celery_worker(redis_db=worker_redis_db, env=env, pool="prefork") as worker:
             worker.sender.send_task("reminders.send_chunk", args=[deliveries])
             worker.wait_until(lambda: recorder.received >= 1 and settled())
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -22,14 +21,9 @@ from apps.accounts.models import User
 from apps.progress.models import Enrollment
 from apps.reminders.models import DeliveryStatus, ReminderDelivery, ReminderPreferences
 from tests.celery_worker import WorkerRun, celery_worker
-from tests.conftest import redis_url
 from tests.reminders.smtp import smtp_server
 from tests.reminders.test_selection import SEVEN_IST
 
-# Reminders' own Redis database for this test (the other worker tests use 6 and 7), and
-# one more that only ever gets emptied.
-REDIS_DB = 8
-SPARE_REDIS_DB = 9
 LEARNERS = 1_000
 CHUNK = 100
 KILL_AFTER = 300  # messages received before the kill
@@ -110,7 +104,9 @@ def wait_for(done, seconds: float) -> bool:
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_batch_loses_no_reminder_and_sends_none_twice_but_in_flight(track):
+def test_a_worker_killed_mid_batch_loses_no_reminder_and_sends_none_twice_but_in_flight(
+    track, worker_redis_db
+):
     emails = due_learners(track, LEARNERS)
     server = CountingServer(kill_at=KILL_AFTER)
     rows = ReminderDelivery.objects.all()
@@ -131,7 +127,7 @@ def test_a_worker_killed_mid_batch_loses_no_reminder_and_sends_none_twice_but_in
         worker: dict[str, Any] = {"env": env, "pool": "prefork", "concurrency": 2}
         # Given the beat's task for 07:00 in Kolkata, on a worker that is killed with
         # `kill -9` (the whole worker: main process and both pool processes) mid-batch.
-        with celery_worker(redis_db=REDIS_DB, **worker) as first:
+        with celery_worker(redis_db=worker_redis_db, **worker) as first:
             first.sender.send_task("reminders.send_due", args=[SEVEN_IST.isoformat()])
             assert server.reached.wait(120), "the batch never got going"
             kill_9(first)
@@ -147,11 +143,8 @@ def test_a_worker_killed_mid_batch_loses_no_reminder_and_sends_none_twice_but_in
                 server.per_recipient
             ) == len(emails)
 
-        # The restarted worker must find the queue as the killed one left it: the helper
-        # empties the Redis database it is given, so it is given a spare one and the broker
-        # comes through REDIS_URL.
-        env["REDIS_URL"] = urlunsplit(urlsplit(redis_url())._replace(path=f"/{REDIS_DB}"))
-        with celery_worker(redis_db=SPARE_REDIS_DB, **worker) as second:
+        # The restarted worker finds the queue as the killed one left it.
+        with celery_worker(redis_db=worker_redis_db, keep_queue=True, **worker) as second:
             wait_for(settled, 240)
             time.sleep(2)  # a moment more, in case something went out twice
 
