@@ -188,14 +188,14 @@ def completion_from_facts(*, user_id: int, track_id: int, facts: Iterable[StepFa
 
 def completion_for(
     *,
-    user_ids: Iterable[int],
-    track_ids: Iterable[int],
+    user_ids: Iterable[int] = (),
+    track_ids: Iterable[int] = (),
     pairs: Iterable[tuple[int, int]] | None = None,
 ) -> dict[tuple[int, int], Completion]:
     """Completion of every (user, track) pair asked for, in two queries whatever the sizes.
 
-    Every user with every track, or only the (user, track) ``pairs`` given (among those
-    users and tracks): a reminder needs one track per learner, not all of them.
+    Every user of ``user_ids`` with every track of ``track_ids``, or only the (user, track)
+    ``pairs`` given instead: a reminder needs one track per learner, not all of them.
 
     1. per track, choice group and optional flag: the current steps and their minutes;
     2. per (user, track), choice group, optional flag and status: the learner's current
@@ -205,8 +205,16 @@ def completion_for(
     moves its steps from to do to their status. ``completion_from_facts`` does the rest.
     Retired steps and the progress on them are left out.
     """
-    users, tracks = sorted(set(user_ids)), sorted(set(track_ids))
-    if not users or not tracks:
+    if pairs is None:
+        users, tracks = sorted(set(user_ids)), sorted(set(track_ids))
+        wanted = [(user_id, track_id) for track_id in tracks for user_id in users]
+    elif user_ids or track_ids:
+        raise TypeError("completion_for takes user_ids and track_ids, or pairs, not both")
+    else:
+        wanted = sorted(set(pairs))
+        users = sorted({user_id for user_id, _ in wanted})
+        tracks = sorted({track_id for _, track_id in wanted})
+    if not wanted:
         return {}
     per_track: dict[int, list[StepFacts]] = defaultdict(list)
     for track_id, group_id, group_required, optional, steps, minutes in (
@@ -243,11 +251,6 @@ def completion_for(
             (group_id, required, optional, status, steps, minutes),
             (group_id, required, optional, Status.TODO, -steps, -minutes),
         ]
-    wanted = (
-        [(user_id, track_id) for track_id in tracks for user_id in users]
-        if pairs is None
-        else sorted(set(pairs))
-    )
     return {
         (user_id, track_id): completion_from_facts(
             user_id=user_id,

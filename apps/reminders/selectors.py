@@ -419,9 +419,8 @@ def reminder_email_contexts(*, deliveries: list[ReminderDelivery]) -> dict[int, 
     for enrollment in Enrollment.objects.filter(user_id__in=user_ids).select_related("track"):
         # Enrollment's default ordering is most recent activity first.
         latest_track.setdefault(enrollment.user_id, enrollment.track)
-    track_ids = {track.pk for track in latest_track.values()}
     pairs = {(user_id, track.pk) for user_id, track in latest_track.items()}
-    completions = completion_for(user_ids=latest_track.keys(), track_ids=track_ids, pairs=pairs)
+    completions = completion_for(pairs=pairs)
     next_steps = next_steps_for_pairs(pairs=pairs)
     resources: dict[int, tuple[str, str]] = {}
     first_resources = (

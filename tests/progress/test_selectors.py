@@ -108,21 +108,21 @@ def test_completion_takes_two_queries_whatever_the_size(django_assert_num_querie
     assert {c.percent for c in result.values()} == {3}  # 1 of 30, floored
 
 
-def test_completion_of_the_pairs_asked_for_only():
+def test_completion_of_the_pairs_asked_for_only(django_assert_num_queries):
     (first, req1, _), (second, req2, _) = _track(required=4), _track(required=2)
     alice, bob = UserFactory(), UserFactory()
     step_status_set(user=alice, step=req1[0], status=Status.DONE)
     step_status_set(user=bob, step=req2[0], status=Status.DONE)
 
-    result = completion_for(
-        user_ids=[alice.pk, bob.pk],
-        track_ids=[first.pk, second.pk],
-        pairs=[(alice.pk, first.pk), (bob.pk, second.pk)],
-    )
+    pairs = [(alice.pk, first.pk), (bob.pk, second.pk)]
+    with django_assert_num_queries(2):
+        result = completion_for(pairs=pairs)
 
-    assert set(result) == {(alice.pk, first.pk), (bob.pk, second.pk)}
+    assert set(result) == set(pairs)
     assert result[(alice.pk, first.pk)].percent == 25
     assert result[(bob.pk, second.pk)].percent == 50
+    with pytest.raises(TypeError):  # the learners and tracks follow from the pairs
+        completion_for(user_ids=[alice.pk], pairs=pairs)
 
 
 def test_empty_input_costs_nothing(django_assert_num_queries):
