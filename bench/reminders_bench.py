@@ -489,7 +489,9 @@ def measure(workers: int, rounds: int) -> None:
             f"  Stepwise full path (selection to last email): {full_rate:.0f} emails/s "
             f"= {full_rate / bare_rate:.0%} of the bare loop"
         )
-        _budget_report(full, full_sink_cpu, bare_seconds, bare_cpu / len(_PRERENDERED))
+        _budget_report(
+            full, full_sink_cpu, bare_seconds / len(_PRERENDERED), bare_cpu / len(_PRERENDERED)
+        )
     _recording_cost()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -536,7 +538,7 @@ def _recording_cost() -> None:
 
 
 def _budget_report(
-    full: dict, sink_cpu: float, bare_seconds: float, bare_cpu_per_email: float
+    full: dict, sink_cpu: float, bare_seconds_per_email: float, bare_cpu_per_email: float
 ) -> None:
     """Where the machine's CPU went in Stepwise's run, and what 80 % of the bare loop's rate
     would leave Stepwise's sending processes: the cores' seconds in the time that rate
@@ -544,7 +546,8 @@ def _budget_report(
     cores = os.cpu_count() or 1
     sent = max(full["sent"], 1)
     others = sink_cpu + full["scheduler_cpu_seconds"] + full["database_cpu_seconds"]
-    allowed = cores * bare_seconds / 0.8
+    allowed_seconds = sent * bare_seconds_per_email / 0.8  # 80 % of the bare loop's rate
+    allowed = cores * allowed_seconds
     print(
         f"  CPU in Stepwise's run: {full['sender_cpu_seconds'] + others:.1f} s over "
         f"{full['total_seconds']:.1f} s on {cores} cores (senders "
@@ -553,7 +556,7 @@ def _budget_report(
     )
     senders = 1000 * full["sender_cpu_seconds"] / sent
     print(
-        f"  at 80 % of the bare loop ({bare_seconds / 0.8:.1f} s) the cores have "
+        f"  at 80 % of the bare loop ({allowed_seconds:.1f} s) the cores have "
         f"{allowed:.1f} CPU-s; less the sink, scheduling and PostgreSQL, the senders would "
         f"have {1000 * (allowed - others) / sent:.2f} ms per email (the bare loop's spend "
         f"{1000 * bare_cpu_per_email:.2f}, Stepwise's {senders:.2f})"

@@ -352,6 +352,6 @@ def test_recording_an_email_sent_reads_only_its_own_row_whatever_the_statistics_
         plan = cursor.fetchone()[0]
     scan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plans"][0]
     assert scan["Node Type"] == "Index Scan"
-    assert scan["Index Name"] == "reminders_reminderdelivery_pkey"
+    assert scan["Index Name"] == f"{ReminderDelivery._meta.db_table}_pkey"
     assert scan.get("Rows Removed by Filter", 0) == 0
     assert ReminderDelivery.objects.get(pk=pk).status == DeliveryStatus.SENT
