@@ -133,18 +133,34 @@ ADMIN_LIST_QUERIES = [
 ]
 
 
+def _admin_routes() -> Iterator[str]:
+    """The admin's routes written with converters: the models' own pages and extra ones."""
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLResolver) and str(entry.pattern) == "admin/":
+            yield from (f"admin/{route}" for route in _routes(entry) if not route.startswith("^"))
+
+
 def test_no_admin_page_answers_a_server_error():
-    """The admin is left out above (its routes are regular expressions): here every model
-    registered gets its list with odd query strings, and its add, change, delete and history
-    pages under GET and a junk POST, for an object that exists and one that does not."""
+    """The admin is left out above: here every model registered gets its list with odd query
+    strings, each of its actions on a row that exists and on one that does not, its add,
+    change, delete and history pages (and any page of its own) under GET and a junk POST,
+    for an object that exists and one that does not; and the admin's index pages."""
     from django.contrib import admin
+    from django.contrib.contenttypes.models import ContentType
+    from django.test import RequestFactory
+
+    from apps.reminders.models import ReminderDelivery
 
     step = StepFactory()
-    learner = UserFactory()
+    learner, _ = _learner_with_everything(step)
+    ReminderDelivery.objects.create(
+        user=learner, kind="reminder", window="2026-11-28", due_at=step.track.created_at
+    )
     staff = UserFactory(is_staff=True, is_superuser=True)
-    step_status_set(user=learner, step=step, status=Status.DONE)
     client = Client(raise_request_exception=False)
     client.force_login(staff)
+    as_staff = RequestFactory().get("/admin/")
+    as_staff.user = staff
     failures = []
 
     def visit(method: str, url: str, **kwargs) -> None:
@@ -152,23 +168,35 @@ def test_no_admin_page_answers_a_server_error():
         if response.status_code >= 500:
             failures.append((method, url, kwargs, response.status_code))
 
-    for model in admin.site._registry:
-        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-        for query in ADMIN_LIST_QUERIES:
-            visit("get", base, data=query)
-        # Rows another curator deleted meanwhile. (A key that is not a number answers 500:
-        # Django's own admin, which no form of it sends.)
-        visit("post", base, data={"action": "delete_selected", "_selected_action": ["999999"]})
-        visit("post", base, data={"action": "no_such_action", "index": "0"})
-        visit("get", base + "add/")
-        visit("post", base + "add/", data={"junk": "\x00"})
+    visit("get", "/admin/")
+    for app_label in {model._meta.app_label for model in admin.site._registry}:
+        visit("get", f"/admin/{app_label}/")
+    track_type = ContentType.objects.get_for_model(step.track)
+    visit("get", f"/admin/r/{track_type.pk}/{step.track.pk}/")
+    routes = list(_admin_routes())
+    for model, model_admin in admin.site._registry.items():
+        base = f"admin/{model._meta.app_label}/{model._meta.model_name}/"
         existing = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
-        for pk in [existing, "999999", "not-a-key"]:
-            if pk is None:
-                continue
-            for page in ("change/", "delete/", "history/"):
-                visit("get", f"{base}{pk}/{page}")
-            visit("post", f"{base}{pk}/change/", data={"junk": "\x00"})
+        for query in ADMIN_LIST_QUERIES:
+            visit("get", f"/{base}", data=query)
+        # Each action on a row that exists, and on one another curator deleted meanwhile.
+        # (A key that is not a number answers 500: Django's own admin, which no form of it
+        # sends.)
+        for action in [*model_admin.get_actions(as_staff), "no_such_action"]:
+            for pk in [existing, "999999"]:
+                if pk is not None:
+                    data = {"action": action, "_selected_action": [str(pk)], "index": "0"}
+                    visit("post", f"/{base}", data=data)
+        # The model's pages, its own extra ones included, for a row that exists and not.
+        own = [r for r in routes if r.startswith(base) and r != base]
+        # Deleting last: a POST to a delete page deletes, whatever it carries.
+        for route in sorted(own, key=lambda r: r.endswith("/delete/")):
+            keys = [pk for pk in (existing, "999999", "not-a-key") if pk is not None]
+            urls = {"/" + _ARGUMENT.sub(lambda _, pk=pk: str(pk), route) for pk in keys}
+            for url in sorted(urls):
+                visit("get", url)
+                visit("post", url, data={"junk": "\x00"})
 
     assert len(admin.site._registry) > 20
     assert failures == []
+    assert client.get("/admin/").status_code == 200  # still signed in: the sweep ran as staff
