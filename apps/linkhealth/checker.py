@@ -218,8 +218,17 @@ class DeferredError(TransientError):
         self.answer = answer
 
 
-#: When the URL being checked must be done by (``time.monotonic()``), for its waits.
-_deadline_at: contextvars.ContextVar[float] = contextvars.ContextVar("link_deadline_at")
+@dataclass(slots=True)
+class _UrlCheck:
+    """The URL being checked, for its requests: when it must be done by, from when its next
+    requests stop giving way to new URLs (``time.monotonic()``), and how many it has sent."""
+
+    deadline_at: float
+    next_requests_urgent_at: float
+    requests: int = 0
+
+
+_url_check: contextvars.ContextVar[_UrlCheck] = contextvars.ContextVar("link_url_check")
 
 
 @dataclass
@@ -232,10 +241,21 @@ class Answer:
 
 
 class HostGate:
-    """At most ``per_host`` requests in flight to one host, starts ``interval`` apart."""
+    """At most ``per_host`` requests in flight to one host, starts ``interval`` apart.
+
+    A freed slot goes to a new URL's first request before any URL's next one (a redirect's
+    next hop, a retry), oldest first within each. The next requests kept back run when the
+    host's new URLs have run out, and fill its last rounds, which the last URLs' own next
+    requests would otherwise leave half empty: on the link benchmark, 2.86 s instead of
+    2.92 s for a checker that cost nothing (bench/RESULTS.md). A next request gives way
+    only until its URL has used half its deadline (``urgent_at``); from then on it goes
+    first, so a long host cannot hold it past the deadline.
+    """
 
     def __init__(self, per_host: int, interval: float) -> None:
-        self._slots = asyncio.Semaphore(per_host)
+        self._free = per_host
+        self._new: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._next: collections.deque[tuple[float, asyncio.Future[None]]] = collections.deque()
         self._next_start = 0.0
         self.interval = interval
         self.head_refused = False
@@ -244,8 +264,10 @@ class HostGate:
         self.interval = max(self.interval, interval)
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._slots:
+    async def slot(self, *, urgent_at: float | None = None) -> AsyncIterator[None]:
+        """A slot for a new URL's first request, or for a next request (``urgent_at``)."""
+        await self._acquire(urgent_at)
+        try:
             # No lock: the loop runs one callback at a time, so between the check and the
             # stamp nothing else starts. A waiter that wakes to find another has started
             # meanwhile waits again; each start is stamped with the time it really went.
@@ -253,6 +275,47 @@ class HostGate:
                 await asyncio.sleep(wait)
             self._next_start = time.monotonic() + self.interval
             yield
+        finally:
+            self._release()
+
+    async def _acquire(self, urgent_at: float | None) -> None:
+        # Waiters whose task was cancelled leave their entry behind for a moment.
+        self._new = collections.deque(f for f in self._new if not f.done())
+        self._next = collections.deque(e for e in self._next if not e[1].done())
+        if self._free > 0 and not self._new and not self._next:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if urgent_at is None:
+            self._new.append(future)
+        else:
+            self._next.append((urgent_at, future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release()  # handed the slot just as it was cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        """Hand the slot to the waiter due it, or free it."""
+        now = time.monotonic()
+        urgent = [entry for entry in self._next if entry[0] <= now and not entry[1].done()]
+        if urgent:
+            self._next.remove(urgent[0])
+            urgent[0][1].set_result(None)
+            return
+        while self._new:
+            future = self._new.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+        while self._next:
+            _, future = self._next.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -427,7 +490,7 @@ class LinkChecker:
         """Check one URL within ``url_deadline`` seconds, redirects, retries and waits included."""
         started = time.monotonic()
         deadline = self.config.url_deadline
-        token = _deadline_at.set(started + deadline)
+        token = _url_check.set(_UrlCheck(started + deadline, started + deadline / 2))
         try:
             async with asyncio.timeout(deadline):
                 result = await self._check(url)
@@ -446,7 +509,7 @@ class LinkChecker:
         except Exception as exc:  # one bad URL must never stop a run
             result = CheckResult(url=url, outcome=Outcome.ERROR, detail=f"checker failed: {exc!r}")
         finally:
-            _deadline_at.reset(token)
+            _url_check.reset(token)
         result.elapsed_ms = int((time.monotonic() - started) * 1000)
         return result
 
@@ -580,13 +643,18 @@ class LinkChecker:
         if not host:
             raise RefusedError(f"no host name: {url}")
         gate = self._gate(host)
+        check = _url_check.get(None)
         attempts = self.config.retries + 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             wait: float | None = None
+            urgent_at = None
+            if check is not None:  # the URL's first request is new; the others are next ones
+                urgent_at = check.next_requests_urgent_at if check.requests else None
+                check.requests += 1
             try:
                 await self._resolve(host, port)  # refused or unknown names stop here
-                async with gate.slot(), self._global_slots():
+                async with gate.slot(urgent_at=urgent_at), self._global_slots():
                     answer = await self._send(url, method)
             except TransientError:
                 if last:
@@ -599,7 +667,7 @@ class LinkChecker:
                     wait = retry_after_seconds(answer.headers.get("retry-after"))
                 transient = answer.status == 429 or (answer.status >= 500 and answer.status != 501)
                 if transient and not last and not looks_like_challenge(answer.headers, answer.body):
-                    left = _deadline_at.get(math.inf) - time.monotonic()
+                    left = (check.deadline_at if check else math.inf) - time.monotonic()
                     if wait is not None and (wait > self.config.retry_after_cap or wait >= left):
                         raise DeferredError(wait, answer)
                     await self._backoff(attempt, wait)

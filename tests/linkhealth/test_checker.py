@@ -661,3 +661,74 @@ def test_a_hosts_requests_start_an_interval_apart_and_never_more_than_its_cap_at
     assert len(starts) == 6
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.049
     assert most <= 2
+
+
+def test_a_freed_slot_goes_to_a_new_url_before_a_urls_next_request_until_that_is_urgent():
+    gate = HostGate(per_host=1, interval=0)
+    order: list[str] = []
+    later = time.monotonic() + 60
+
+    async def request(name: str, urgent_at: float | None, hold: asyncio.Event) -> None:
+        async with gate.slot(urgent_at=urgent_at):
+            order.append(name)
+            await hold.wait()
+
+    async def run() -> None:
+        held, go = asyncio.Event(), asyncio.Event()
+        go.set()
+        first = asyncio.create_task(request("holder", None, held))
+        await asyncio.sleep(0)
+        # Queued while the slot is held, in this order.
+        waiting = [
+            asyncio.create_task(request("next hop", later, go)),
+            asyncio.create_task(request("new url", None, go)),
+            asyncio.create_task(request("retry, half its deadline used", 0.0, go)),
+            asyncio.create_task(request("another new url", None, go)),
+        ]
+        await asyncio.sleep(0)
+        held.set()
+        await asyncio.gather(first, *waiting)
+
+    asyncio.run(run())
+
+    assert order == [
+        "holder",
+        "retry, half its deadline used",
+        "new url",
+        "another new url",
+        "next hop",
+    ]
+
+
+def test_a_waiter_cancelled_at_the_gate_leaves_no_slot_taken():
+    gate = HostGate(per_host=1, interval=0)
+    done: list[str] = []
+    tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def request(name: str, urgent_at: float | None = None) -> None:
+        async with gate.slot(urgent_at=urgent_at):
+            await asyncio.sleep(0.01)
+            done.append(name)
+
+    async def holder() -> None:
+        await request("holder")
+        # The slot was just handed to the "handed" waiter, which has not run yet.
+        tasks["handed"].cancel()
+
+    async def run() -> None:
+        tasks["holder"] = asyncio.create_task(holder())
+        await asyncio.sleep(0)
+        for name, urgent_at in (("new", None), ("next", 0.0)):
+            tasks[name] = asyncio.create_task(request(name, urgent_at))
+        await asyncio.sleep(0)
+        tasks["new"].cancel()  # cancelled while waiting
+        tasks["next"].cancel()
+        tasks["handed"] = asyncio.create_task(request("handed"))
+        tasks["after"] = asyncio.create_task(request("after"))
+        await asyncio.wait_for(asyncio.gather(*tasks.values(), return_exceptions=True), 5)
+        # And the gate still lets one in at a time.
+        await asyncio.wait_for(asyncio.gather(request("a"), request("b")), 2)
+
+    asyncio.run(run())
+
+    assert done == ["holder", "after", "a", "b"]
