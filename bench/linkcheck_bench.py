@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,8 +228,8 @@ def model_seconds(
     so that no sum of floats decides which goes first.
     """
     delay, gap = round(DELAY * 1000), round(interval * 1000)
-    chains = {"moved": 2, "temp": 2, "flaky": 2 if retry_flaky else 1}
-    fresh = collections.deque(chains.get(kind, 1) for kind, count in mix for _ in range(count))
+    per_url = _requests_per_url(retry_flaky=retry_flaky)
+    fresh = collections.deque(per_url(kind) for kind, count in mix for _ in range(count))
     follow_ups: collections.deque[int] = collections.deque()  # requests left, in ready order
     running: list[tuple[int, int]] = []  # (answered at, requests left in the chain)
     now = next_start = end = 0
@@ -252,8 +253,14 @@ def model_seconds(
 
 def model_requests(*, retry_flaky: bool, mix: list[tuple[str, int]] = MIX) -> int:
     """The requests one host's URLs take (redirects followed, flaky ones retried or not)."""
+    per_url = _requests_per_url(retry_flaky=retry_flaky)
+    return sum(per_url(kind) * count for kind, count in mix)
+
+
+def _requests_per_url(*, retry_flaky: bool) -> Callable[[str], int]:
+    """A URL's requests by its kind: two for a redirect, two for a retried flaky one."""
     chains = {"moved": 2, "temp": 2, "flaky": 2 if retry_flaky else 1}
-    return sum(chains.get(kind, 1) * count for kind, count in mix)
+    return lambda kind: chains.get(kind, 1)
 
 
 # --- contenders (each runs in a child process) -----------------------------------------------

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from celery import Celery
 from django.conf import settings
@@ -53,17 +52,13 @@ LEASES_REDIS_DATABASE = 15
 LEASE_SECONDS = 1800
 
 
-def _redis_database_url(number: int) -> str:
-    return urlunsplit(urlsplit(redis_url())._replace(path=f"/{number}"))
-
-
 @contextmanager
 def redis_database_leased() -> Iterator[int]:
     """A Redis database for a test's workers that no other test session on this Redis uses
     meanwhile (two sessions' workers would take each other's tasks)."""
     import redis
 
-    leases = redis.Redis.from_url(_redis_database_url(LEASES_REDIS_DATABASE))
+    leases = redis.Redis.from_url(redis_url(LEASES_REDIS_DATABASE))
     holder = uuid.uuid4().hex
     deadline = time.monotonic() + 600
     while True:
@@ -96,7 +91,7 @@ def celery_worker(
     as that one left it."""
     import redis
 
-    broker = _redis_database_url(redis_db)
+    broker = redis_url(redis_db)
     if not keep_queue:
         redis.Redis.from_url(broker).flushdb()
     process = subprocess.Popen(  # noqa: S603 - our own celery, fixed arguments

@@ -1,7 +1,7 @@
 import os
 import socket
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -22,8 +22,12 @@ def _need(what: str, available: bool) -> None:
     pytest.skip(f"{what} not available here")
 
 
-def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+def redis_url(database: int | None = None) -> str:
+    """The tests' Redis (``REDIS_URL``), or another of its numbered databases."""
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    if database is None:
+        return url
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
 def _redis_answers() -> bool:

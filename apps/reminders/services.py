@@ -435,7 +435,6 @@ def _sent_recorder(*, claim: uuid.UUID) -> Iterator[Callable[[int], bool]]:
     server itself can lose the last fraction of a second of them (those emails would then go
     out again); waiting for the disk instead made sends 2-3 times as long (bench/RESULTS.md).
     """
-    sql = _SENT_SQL
     sent = DeliveryStatus.SENT.value
     fields = ReminderDelivery._meta
     claim_value = fields.get_field("claim_id").get_db_prep_value(claim, connection)
@@ -450,13 +449,13 @@ def _sent_recorder(*, claim: uuid.UUID) -> Iterator[Callable[[int], bool]]:
             raw = psycopg.Cursor(connection.connection)
 
             def record_sent(pk: int) -> bool:
-                raw.execute(sql, [sent, datetime.now(tz=UTC), pk, claim], prepare=True)
+                raw.execute(_SENT_SQL, [sent, datetime.now(tz=UTC), pk, claim], prepare=True)
                 return raw.rowcount == 1
         else:
 
             def record_sent(pk: int) -> bool:
                 now = sent_at.get_db_prep_value(timezone.now(), connection)
-                cursor.execute(sql, [sent, now, pk, claim_value])
+                cursor.execute(_SENT_SQL, [sent, now, pk, claim_value])
                 return cursor.rowcount == 1
 
         if asynchronous:

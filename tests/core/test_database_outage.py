@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import _need
+from tests.conftest import _need, redis_url
 from tests.production import ROOT, free_port, production_env, production_server
 
 pytestmark = [pytest.mark.redis]
@@ -89,7 +89,7 @@ def own_postgres() -> Iterator[OwnPostgres]:
 @pytest.fixture(scope="module")
 def stack():
     with own_postgres() as cluster:
-        env = production_env(DATABASE_URL=cluster.url, REDIS_URL="redis://127.0.0.1:6379/13")
+        env = production_env(DATABASE_URL=cluster.url, REDIS_URL=redis_url(13))
         for command in (["migrate", "--no-input", "-v", "0"], ["load_roadmaps"]):
             subprocess.run(  # noqa: S603 - our own manage.py
                 [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
@@ -97,7 +97,7 @@ def stack():
             )  # fmt: skip
         # The askers below exceed the anonymous API limit on purpose: lift it here.
         with production_server(
-            redis_url="redis://127.0.0.1:6379/13",
+            redis_url=redis_url(13),
             DATABASE_URL=cluster.url,
             API_THROTTLE_ANON="100000/min",
         ) as server:

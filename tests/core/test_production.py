@@ -25,10 +25,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 PASSWORD = "a-good-passphrase"
 
 
-def _shared_redis(db: int) -> str:
-    return re.sub(r"/\d*$", f"/{db}", redis_url())
-
-
 def _verified_learner(email: str = "operator-test@example.com"):
     user = UserFactory(email=email)
     # Production keeps Django's own hashers (tests use a fast one production would refuse)
@@ -105,7 +101,7 @@ def test_server_entry_points_default_to_production_settings(module):
     ],
 )
 def test_production_refuses_to_start_naming_the_unsafe_variable(variable, value):
-    env = production_env(REDIS_URL=_shared_redis(0))
+    env = production_env(REDIS_URL=redis_url(0))
     env[variable] = value
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
@@ -137,7 +133,7 @@ def test_check_deploy_is_clean_at_warning_level():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=production_env(REDIS_URL=_shared_redis(0), SECURE_SSL_REDIRECT="true"),
+        env=production_env(REDIS_URL=redis_url(0), SECURE_SSL_REDIRECT="true"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -153,13 +149,13 @@ def _forget_rate_limits() -> None:
     """The server's Redis database starts empty: no test inherits another's sign-in limits."""
     import redis
 
-    redis.Redis.from_url(_shared_redis(12)).flushdb()
+    redis.Redis.from_url(redis_url(12)).flushdb()
 
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker):
     _forget_rate_limits()
-    with production_server(redis_url=_shared_redis(12)) as running:
+    with production_server(redis_url=redis_url(12)) as running:
         yield running
 
 
